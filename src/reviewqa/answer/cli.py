@@ -1,7 +1,58 @@
+"""`reviewqa ask`: answer one question from the command line."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
 import click
+
+from reviewqa.models import Answer
+from reviewqa.settings import Settings
+
+WRAP = 100
 
 
 @click.command()
-def ask() -> None:
-    """Answer a question."""
-    raise click.ClickException("not implemented yet")
+@click.argument("question")
+@click.option("--json", "as_json", is_flag=True, help="Print the Answer as JSON.")
+@click.option(
+    "--top-k", type=click.IntRange(min=1), default=None, help="How many retrieved passages to list."
+)
+@click.pass_obj
+def ask(settings: Settings, question: str, as_json: bool, top_k: int | None) -> None:
+    """Answer QUESTION from the indexed documents, with citations."""
+    from reviewqa.answer.pipeline import answer
+    from reviewqa.answer.question import validate_question
+    from reviewqa.index import load_index
+
+    validate_question(question, settings)  # a bad question fails before the index loads
+    result = answer(question, settings, load_index(settings), top_k=top_k)
+    click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) if as_json else render(result))
+
+
+def render(result: Answer) -> str:
+    """The answer for a terminal: text, numbered citations with their quotes, then the closest passages."""
+    lines = [textwrap.fill(result.answer, WRAP), ""]
+    if result.citations:
+        lines.append("Citations:")
+    for citation in result.citations:
+        where = f"{citation.title}, {citation.section}" if citation.section else citation.title
+        if citation.page is not None:
+            where += f", p. {citation.page}"
+        lines.append(f"[{citation.marker}] {where} ({citation.passage_id})")
+        lines.append(
+            textwrap.fill(
+                f'"{" ".join(citation.quote.split())}"', WRAP, initial_indent="    ", subsequent_indent="    "
+            )
+        )
+        for work in citation.cited_works:
+            ident = (work.doi and f"doi:{work.doi}") or (work.pmid and f"PMID {work.pmid}") or work.url or ""
+            lines.append(f"    cites: {work.key}" + (f" ({ident})" if ident else ""))
+    if result.abstained and result.passages:
+        lines.append("Closest passages:")
+        for rank, passage in enumerate(result.passages, start=1):
+            snippet = textwrap.shorten(" ".join(passage.text.split()), 160)
+            lines.append(f"  {rank}. {passage.passage_id} [{passage.section}] {snippet}")
+    lines.append(f"confidence {result.confidence:.2f}; {result.timings_ms.get('total', 0):.0f} ms")
+    return "\n".join(lines)

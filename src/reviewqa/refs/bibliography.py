@@ -3,32 +3,103 @@
 from __future__ import annotations
 
 import csv
+import io
+import logging
+import re
+import unicodedata
+from collections.abc import Iterable
 from pathlib import Path
 
+from reviewqa.errors import ReviewqaError
 from reviewqa.models import CitedWork
+from reviewqa.refs.files import atomic_write_text
+
+logger = logging.getLogger(__name__)
 
 COLUMNS = ["key", "authors", "year", "title", "journal", "doi", "pmid", "url"]
+TRIAL_ID_RE = re.compile(r"^NCT\d{8}$")
+TRIAL_URL = "https://clinicaltrials.gov/study/{}"
+
+
+class BibliographyError(ReviewqaError):
+    """The bibliography file cannot be read or written as asked."""
 
 
 def load_bibliography(path: Path) -> dict[str, CitedWork]:
     """Rows keyed by citation key; an absent file is an empty bibliography."""
     if not path.exists():
         return {}
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BibliographyError(f"cannot read the bibliography {path}: {exc}") from exc
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter="\t")
+    if reader.fieldnames is None or "key" not in reader.fieldnames:
+        raise BibliographyError(f"{path} has no 'key' column; expected columns: {' '.join(COLUMNS)}")
     works: dict[str, CitedWork] = {}
-    with path.open(encoding="utf-8", newline="") as fh:
-        for row in csv.DictReader(fh, delimiter="\t"):
-            key = (row.get("key") or "").strip()
-            if not key:
-                continue
-            year = (row.get("year") or "").strip()
-            works[key] = CitedWork(
-                key=key,
-                authors=(row.get("authors") or "").strip(),
-                year=int(year) if year.isdigit() else None,
-                title=(row.get("title") or "").strip(),
-                journal=(row.get("journal") or "").strip(),
-                doi=(row.get("doi") or "").strip(),
-                pmid=(row.get("pmid") or "").strip(),
-                url=(row.get("url") or "").strip(),
-            )
+    for row in reader:
+        work = _work_from_row(row)
+        if work is None:
+            continue
+        if work.key in works:
+            logger.warning("%s: key %r appears more than once; the last row wins", path, work.key)
+        works[work.key] = work
     return works
+
+
+def _work_from_row(row: dict[str, str | None]) -> CitedWork | None:
+    def cell(name: str) -> str:
+        return (row.get(name) or "").strip()
+
+    key = cell("key")
+    if not key:
+        return None
+    year = cell("year")
+    return CitedWork(
+        key=key,
+        authors=cell("authors"),
+        year=int(year) if year.isdigit() else None,
+        title=cell("title"),
+        journal=cell("journal"),
+        doi=cell("doi"),
+        pmid=cell("pmid"),
+        url=cell("url"),
+    )
+
+
+def format_bibliography(works: Iterable[CitedWork]) -> str:
+    """The TSV text of ``works`` in the order given, with the standard columns."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter="\t", lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for work in works:
+        values = [getattr(work, column) for column in COLUMNS]
+        writer.writerow(["" if value is None else _one_line(str(value)) for value in values])
+    return buffer.getvalue()
+
+
+def write_bibliography(path: Path, works: Iterable[CitedWork]) -> None:
+    """Write the bibliography atomically (a reader never sees half a file)."""
+    atomic_write_text(path, format_bibliography(works))
+
+
+def _one_line(value: str) -> str:
+    # A tab or newline inside a cell would shift columns for naive readers.
+    return " ".join(value.split())
+
+
+def registry_url(key: str) -> str:
+    """The registry page of a trial id (NCT...), else an empty string."""
+    return TRIAL_URL.format(key) if TRIAL_ID_RE.match(key) else ""
+
+
+def slugify(text: str) -> str:
+    """A file-name-safe form: "Gradishar et al. 2016" -> "gradishar-et-al-2016"."""
+    text = re.sub(r"['’`]", "", text)  # O'Flanagan and O’Flanagan slug alike
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+
+
+def short_slug(key: str) -> str:
+    """The slug without "et al": "Gradishar et al. 2016" -> "gradishar-2016"."""
+    return re.sub(r"-et-al(?=-|$)", "", slugify(key))

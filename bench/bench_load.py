@@ -1,0 +1,211 @@
+"""Load benchmark of POST /api/v1/ask: a fixed number of requests from a thread pool, against localhost.
+
+By default it starts `reviewqa serve` (gunicorn, the app preloaded) on a free port, sends a warm-up pass
+(each distinct question once), then the measured requests, and prints a Markdown table: throughput,
+latency percentiles and errors. The client runs on the same machine and shares its cores with the server.
+
+    .venv/bin/python bench/bench_load.py                       # 10,000 requests, concurrency 16
+    .venv/bin/python bench/bench_load.py --answer-cache-size 0 --requests 2000   # every answer computed
+    .venv/bin/python bench/bench_load.py --unique --requests 2000                # no cache can help
+    .venv/bin/python bench/bench_load.py --url http://127.0.0.1:8000             # an already running server
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+GOLD = ROOT / "eval" / "gold.jsonl"
+FALLBACK_QUESTIONS = [
+    "Which receptor did early preclinical data implicate in breast cancer growth?",
+    "What two classes of drugs were developed to block the IGF1R pathway?",
+    "Which IGF1R monoclonal antibodies were tested in breast cancer?",
+    "Did IGF1R inhibitors improve outcomes compared with conventional therapy?",
+    "What happens to insulin levels when IGF1R is blocked?",
+    "Why did the IGF1R trials fail?",
+]
+
+
+@dataclass
+class Outcome:
+    latencies_ms: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    cache_hits: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def record(self, latency_ms: float, error: str | None, cache_hit: bool) -> None:
+        with self.lock:
+            self.latencies_ms.append(latency_ms)
+            self.cache_hits += cache_hit
+            if error is not None:
+                self.errors.append(error)
+
+
+def load_questions() -> list[str]:
+    if not GOLD.exists():
+        return FALLBACK_QUESTIONS
+    questions = [
+        json.loads(line)["question"] for line in GOLD.read_text(encoding="utf-8").splitlines() if line
+    ]
+    return list(dict.fromkeys(questions)) or FALLBACK_QUESTIONS
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def started_server(workers: int, answer_cache_size: int | None) -> Iterator[str]:
+    port = free_port()
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    if answer_cache_size is not None:
+        env["REVIEWQA_ANSWER_CACHE_SIZE"] = str(answer_cache_size)
+    command = [
+        str(Path(sys.executable).parent / "reviewqa"),
+        "serve",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+    ]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_ready(base, process)
+        yield base
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def wait_until_ready(base: str, process: subprocess.Popen, timeout_s: float = 300) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"the server exited with code {process.returncode}; is the index built?")
+        try:
+            health = requests.get(base + "/api/v1/health", timeout=5)
+        except requests.RequestException:
+            time.sleep(0.5)
+            continue
+        if health.status_code == 200:
+            return
+        # The server binds only after loading the index, so "not ready" will not change by waiting.
+        raise SystemExit(f"the server is not ready: {health.json().get('reason')}")
+        time.sleep(0.5)
+    raise SystemExit("the server did not become ready")
+
+
+def run_load(
+    base: str, questions: list[str], total: int, concurrency: int, unique: bool = False
+) -> tuple[Outcome, float]:
+    """``unique`` numbers each question ("... (request 17)") so that no answer or query-embedding cache
+    can serve it: every request pays for the full pipeline."""
+    outcome = Outcome()
+    local = threading.local()
+    cycle = itertools.cycle(questions)
+    counter = itertools.count()
+    cycle_lock = threading.Lock()
+
+    def one_request(_: int) -> None:
+        session = getattr(local, "session", None)
+        if session is None:
+            session = local.session = requests.Session()
+        with cycle_lock:
+            question = next(cycle)
+            if unique:
+                question = f"{question} (request {next(counter)})"
+        started = time.perf_counter()
+        error, hit = None, False
+        try:
+            response = session.post(base + "/api/v1/ask", json={"question": question}, timeout=120)
+            if response.status_code != 200 or "answer" not in response.json():
+                error = f"HTTP {response.status_code}"
+            hit = response.headers.get("X-Answer-Cache") == "hit"
+        except requests.RequestException as exc:
+            error = type(exc).__name__
+        outcome.record((time.perf_counter() - started) * 1000, error, hit)
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        list(pool.map(one_request, range(total)))
+    return outcome, time.perf_counter() - started
+
+
+def percentile(sorted_values: list[float], fraction: float) -> float:
+    index = min(len(sorted_values) - 1, max(0, round(fraction * len(sorted_values)) - 1))
+    return sorted_values[index]
+
+
+def report(label: str, outcome: Outcome, wall_s: float, concurrency: int) -> str:
+    latencies = sorted(outcome.latencies_ms)
+    n = len(latencies)
+    return (
+        f"| {label} | {n} | {concurrency} | {len(outcome.errors)} | {outcome.cache_hits} | {wall_s:.1f} | "
+        f"{n / wall_s:.1f} | {statistics.median(latencies):.1f} | {percentile(latencies, 0.95):.1f} | "
+        f"{percentile(latencies, 0.99):.1f} |"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--url", help="a running server (default: start `reviewqa serve` on a free port)")
+    parser.add_argument("--requests", type=int, default=10_000)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers of the started server")
+    parser.add_argument("--answer-cache-size", type=int, default=None, help="0 computes every answer")
+    parser.add_argument("--unique", action="store_true", help="make every question new (defeats caches)")
+    parser.add_argument("--label", default="ask")
+    args = parser.parse_args()
+
+    questions = load_questions()
+    server = started_server(args.workers, args.answer_cache_size) if args.url is None else _existing(args.url)
+    with server as base:
+        warm, warm_s = run_load(base, questions, len(questions), args.concurrency)
+        outcome, wall_s = run_load(base, questions, args.requests, args.concurrency, args.unique)
+    header = (
+        "| run | requests | concurrency | errors | cache hits | wall s | answers/s "
+        "| p50 ms | p95 ms | p99 ms |\n"
+        "|---|---|---|---|---|---|---|---|---|---|"
+    )
+    print(f"{len(questions)} distinct questions, {os.cpu_count()} cores shared by client and server")
+    print(header)
+    print(report("warm-up (each question once)", warm, warm_s, args.concurrency))
+    print(report(args.label, outcome, wall_s, args.concurrency))
+    if outcome.errors or warm.errors:
+        print("errors:", sorted(set(outcome.errors + warm.errors)))
+        return 1
+    return 0
+
+
+@contextmanager
+def _existing(url: str) -> Iterator[str]:
+    yield url.rstrip("/")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,172 @@
+"""Which cited works a sentence's claim belongs to.
+
+A sentence that cites works itself belongs to them. A sentence that cites nothing but continues the
+discussion of a work ("These authors showed...", "In this trial...") belongs to the work its paragraph is
+discussing: the nearest preceding citing sentence of the same paragraph, or, when the paragraph itself
+opens by referring back ("A novel aspect of this trial..."), of the paragraph before it. Only keys the
+corpus stage found are returned; narrative mentions ("Gradishar and coworkers (2016)") are resolved
+against those keys and dropped when ambiguous.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from reviewqa.answer.text import (
+    author_mentions,
+    continues_discussion,
+    normalize_space,
+    resolve_author_mention,
+)
+from reviewqa.models import Passage, Sentence
+
+# How many paragraphs back a referring sentence may reach for the work under discussion.
+MAX_PARAGRAPH_HOPS = 2
+_REFERENT = re.compile(r"\b(?:this|these|that|the same)\s+(trial|study|authors|work|drug|antibody)\b", re.I)
+
+
+@dataclass(frozen=True)
+class DocumentSentence:
+    sentence: Sentence
+    section: tuple[str, ...]
+
+
+class SentenceTable:
+    """Every sentence of every document in document order, rebuilt from the (overlapping) passages."""
+
+    def __init__(self, passages: Iterable[Passage]) -> None:
+        by_doc: dict[str, dict[int, DocumentSentence]] = {}
+        known: dict[str, None] = {}
+        for passage in passages:
+            doc = by_doc.setdefault(passage.document, {})
+            for sentence in passage.sentences:
+                doc.setdefault(sentence.start, DocumentSentence(sentence, tuple(passage.section)))
+                for key in sentence.cited_works:
+                    known.setdefault(key, None)
+            for key in passage.cited_works:
+                known.setdefault(key, None)
+        self._sentences = {doc: [by_start[s] for s in sorted(by_start)] for doc, by_start in by_doc.items()}
+        self._position = {
+            (doc, item.sentence.start): i
+            for doc, items in self._sentences.items()
+            for i, item in enumerate(items)
+        }
+        self.known_keys: tuple[str, ...] = tuple(known)
+
+    def position(self, document: str, start: int) -> int | None:
+        return self._position.get((document, start))
+
+    def at(self, document: str, position: int) -> DocumentSentence | None:
+        items = self._sentences.get(document, [])
+        return items[position] if 0 <= position < len(items) else None
+
+    def previous(self, document: str, start: int) -> Sentence | None:
+        """The sentence before the one starting at ``start`` in the same paragraph, if any."""
+        position = self.position(document, start)
+        if position is None:
+            return None
+        current, before = self.at(document, position), self.at(document, position - 1)
+        if current is None or before is None or before.sentence.paragraph != current.sentence.paragraph:
+            return None
+        return before.sentence
+
+    def paragraph_links(self) -> list[tuple[str, Sentence, int]]:
+        """(document, a paragraph's first sentence, the number of the paragraph before it in its section)."""
+        links = []
+        for document, items in self._sentences.items():
+            for before, item in itertools.pairwise(items):
+                if item.sentence.paragraph != before.sentence.paragraph and item.section == before.section:
+                    links.append((document, item.sentence, before.sentence.paragraph))
+        return links
+
+    def paragraph_text(self, document: str, start: int) -> str:
+        """The text of the paragraph holding the sentence at ``start`` (for context scoring)."""
+        position = self.position(document, start)
+        if position is None:
+            return ""
+        paragraph = self._sentences[document][position].sentence.paragraph
+        return " ".join(
+            item.sentence.text for item in self._sentences[document] if item.sentence.paragraph == paragraph
+        )
+
+    def works_cited_by(self, sentence: Sentence) -> list[str]:
+        """Keys a sentence cites itself, in parentheses or by naming the authors."""
+        keys = dict.fromkeys(sentence.cited_works)
+        for surname, year in author_mentions(normalize_space(sentence.text)):
+            key = resolve_author_mention(surname, year, self.known_keys)
+            if key is not None:
+                keys.setdefault(key, None)
+        return list(keys)
+
+    def attributed_works(self, document: str, start: int) -> list[str]:
+        """The works the sentence at (document, start) attributes its claim to; [] for the review's own."""
+        position = self.position(document, start)
+        item = self.at(document, position) if position is not None else None
+        if item is None:
+            return []
+        own = self.works_cited_by(item.sentence)
+        if own or not continues_discussion(item.sentence.text):
+            return own
+        return self._discussed_work(document, position, _referent(item.sentence.text))
+
+    def _discussed_work(self, document: str, position: int, referent: str | None) -> list[str]:
+        items = self._sentences[document]
+        current = items[position]
+        index = position - 1
+        while index >= 0 and items[index].sentence.paragraph == current.sentence.paragraph:
+            works = self.works_cited_by(items[index].sentence)
+            if works:
+                return works
+            index -= 1
+        # Reach into earlier paragraphs only while each paragraph opens by referring back.
+        opener = items[index + 1].sentence
+        refers_back = index + 1 == position or continues_discussion(opener.text)
+        hops = 0
+        while (
+            refers_back
+            and index >= 0
+            and hops < MAX_PARAGRAPH_HOPS
+            and items[index].section == current.section
+        ):
+            paragraph = items[index].sentence.paragraph
+            found = self._nearest_citing(items, index, paragraph, referent)
+            if found:
+                return found
+            while index >= 0 and items[index].sentence.paragraph == paragraph:
+                index -= 1
+            refers_back = continues_discussion(items[index + 1].sentence.text)
+            hops += 1
+        return []
+
+    def _nearest_citing(
+        self, items: list[DocumentSentence], last: int, paragraph: int, referent: str | None
+    ) -> list[str]:
+        """In an earlier paragraph, the citing sentence nearest its end, preferring one that mentions the
+        referent ("trial" for "this trial", a narrative author mention for "these authors")."""
+        citing: list[tuple[DocumentSentence, list[str]]] = []
+        index = last
+        while index >= 0 and items[index].sentence.paragraph == paragraph:
+            works = self.works_cited_by(items[index].sentence)
+            if works:
+                citing.append((items[index], works))
+            index -= 1
+        if not citing:
+            return []
+        for item, works in citing:
+            if referent and _mentions_referent(item.sentence.text, referent):
+                return works
+        return citing[0][1]
+
+
+def _referent(text: str) -> str | None:
+    match = _REFERENT.search(normalize_space(text))
+    return match.group(1).lower() if match else None
+
+
+def _mentions_referent(text: str, referent: str) -> bool:
+    if referent == "authors":
+        return bool(author_mentions(normalize_space(text)))
+    return referent in text.lower()

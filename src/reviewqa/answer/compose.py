@@ -1,0 +1,157 @@
+"""Turn selected evidence sentences into answer text with [n] markers and their citations."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from reviewqa.answer.attribution import SentenceTable
+from reviewqa.answer.evidence import CandidateSentence
+from reviewqa.answer.text import add_marker, clean_sentence, needs_context, normalize_space
+from reviewqa.models import Citation, CitedWork, CitedWorkRef, Passage, Sentence, SourceSupport
+
+logger = logging.getLogger(__name__)
+
+ABSTAIN_TEXT = (
+    "The documents do not answer this question. The closest passages are listed, but none of them "
+    "states an answer."
+)
+
+SupportFinder = Callable[[str, str], SourceSupport | None]
+
+
+@dataclass
+class Evidence:
+    """A selected sentence, possibly joined with the sentence before it, quoted from one passage."""
+
+    passage: Passage
+    sentences: list[Sentence]  # in document order; the last one is the selected sentence
+    quote: str  # exact substring of passage.text
+
+
+def quote_span(passage: Passage, first: Sentence, last: Sentence) -> str | None:
+    """The exact text of ``first``..``last`` inside ``passage``, or None when it is not all there."""
+    begin, end = first.start - passage.start, last.end - passage.start
+    if begin < 0 or end > len(passage.text) or begin >= end:
+        return None
+    quote = passage.text[begin:end].strip()
+    return quote or None
+
+
+def locate_quote(passage: Passage, sentence: Sentence) -> str | None:
+    """The sentence as it appears in the passage, by offsets, else by searching its text."""
+    quote = quote_span(passage, sentence, sentence)
+    if quote is not None and normalize_space(quote) == normalize_space(sentence.text):
+        return quote
+    text = sentence.text.strip()
+    return text if text and text in passage.text else None
+
+
+def gather_evidence(
+    chosen: Sequence[CandidateSentence],
+    table: SentenceTable,
+    document_passages: Callable[[str], list[Passage]],
+) -> list[Evidence]:
+    """Quote each chosen sentence, joining the sentence before it when it opens with "This trial..." and
+    that sentence is not itself in the answer."""
+    chosen_keys = {c.key for c in chosen}
+    evidence: list[Evidence] = []
+    for candidate in chosen:
+        sentence, passage = candidate.sentence, candidate.passage
+        previous = table.previous(passage.document, sentence.start) if needs_context(sentence.text) else None
+        if previous is not None and (passage.document, previous.start) not in chosen_keys:
+            joined = _joined(passage, previous, sentence, document_passages)
+            if joined is not None:
+                evidence.append(joined)
+                continue
+        quote = locate_quote(passage, sentence)
+        if quote is None:
+            logger.warning(
+                "sentence at %s:%d not found in passage %s",
+                passage.document,
+                sentence.start,
+                passage.passage_id,
+            )
+            continue
+        evidence.append(Evidence(passage, [sentence], quote))
+    return evidence
+
+
+def _joined(
+    passage: Passage,
+    previous: Sentence,
+    sentence: Sentence,
+    document_passages: Callable[[str], list[Passage]],
+) -> Evidence | None:
+    for holder in [passage, *document_passages(passage.document)]:
+        if holder.start <= previous.start and sentence.end <= holder.end:
+            quote = quote_span(holder, previous, sentence)
+            if quote is not None:
+                return Evidence(holder, [previous, sentence], quote)
+    return None
+
+
+def answer_text(evidence: Sequence[Evidence]) -> str:
+    """The selected sentences, cleaned, each followed by its marker, in order of relevance."""
+    parts = []
+    for marker, item in enumerate(evidence, start=1):
+        sentence_texts = [normalize_space(s.text) for s in item.sentences]
+        text = " ".join([clean_sentence(sentence_texts[0]), *sentence_texts[1:]])
+        parts.append(add_marker(text, marker))
+    return " ".join(parts)
+
+
+def cited_work_ref(key: str, work: CitedWork | None, support: SourceSupport | None) -> CitedWorkRef:
+    if work is None:
+        return CitedWorkRef(key=key, support=support)
+    return CitedWorkRef(
+        key=key,
+        doi=work.doi or None,
+        pmid=work.pmid or None,
+        title=work.title or None,
+        url=work.url or None,
+        support=support,
+    )
+
+
+def build_citations(
+    evidence: Sequence[Evidence],
+    table: SentenceTable,
+    documents: Mapping[str, Mapping[str, object]],
+    bibliography: Mapping[str, CitedWork],
+    find_support: SupportFinder,
+) -> list[Citation]:
+    citations = []
+    for marker, item in enumerate(evidence, start=1):
+        passage = item.passage
+        keys: dict[str, None] = {}
+        for sentence in reversed(item.sentences):  # the selected sentence's works first
+            keys.update(dict.fromkeys(table.attributed_works(passage.document, sentence.start)))
+        meta = documents.get(passage.document, {})
+        citations.append(
+            Citation(
+                marker=marker,
+                passage_id=passage.passage_id,
+                document=passage.document,
+                title=str(meta.get("title") or passage.document),
+                section=passage.section_label,
+                page=_page_of(item, passage, meta.get("pages")),
+                quote=item.quote,
+                cited_works=[
+                    cited_work_ref(k, bibliography.get(k), find_support(k, item.quote)) for k in keys
+                ],
+                document_kind="source" if meta.get("kind") == "source" else "review",
+            )
+        )
+    return citations
+
+
+def _page_of(item: Evidence, passage: Passage, pages: object) -> int | None:
+    """The page the quote starts on, from the document's page ranges when known, else the passage's."""
+    offset = item.sentences[0].start
+    if isinstance(pages, list):
+        for entry in pages:
+            if isinstance(entry, list | tuple) and len(entry) == 3 and entry[1] <= offset < entry[2]:
+                return int(entry[0])
+    return passage.page

@@ -1,0 +1,297 @@
+"""Sentence-level evidence: score the sentences of retrieved passages, pick a diverse few, and rate how
+well the best of them answers the question (the confidence the abstain decision uses)."""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from reviewqa.answer.attribution import SentenceTable
+from reviewqa.answer.figures import FigureKind, drugs_named, figure_kind, holds_figure, looks_like_drug
+from reviewqa.answer.text import (
+    Tokenizer,
+    content_terms,
+    continues_discussion,
+    normalize_space,
+)
+from reviewqa.models import Passage, Sentence
+
+# Relevance = weighted evidence features; the weights favour meaning (cosine) and the question's own
+# terms in the sentence, with a little credit for the surrounding paragraph and the passage's rank.
+W_COSINE = 0.4
+W_COVERAGE = 0.4
+W_CONTEXT = 0.12
+W_RANK = 0.08
+# "What dose...?" is answered by a sentence with a figure in it, not one that merely names the drug.
+FIGURE_BONUS = 0.08
+NO_FIGURE_PENALTY = 0.04
+NO_FIGURE_FACTOR = 0.45  # confidence when a figure is asked for and the best evidence has none
+SHORT_SENTENCE_WORDS = 6
+SHORT_PENALTY = 0.1
+# Sentences scoring below this share of the best one are not worth adding to the answer.
+RELATIVE_CUTOFF = 0.85
+NEAR_DUPLICATE_COSINE = 0.92
+# Cosine of MiniLM between a question and an unrelated sentence sits near COSINE_FLOOR; a sentence that
+# answers it typically reaches COSINE_FLOOR + COSINE_SPAN.
+COSINE_FLOOR = 0.15
+COSINE_SPAN = 0.5
+# Confidence multipliers for question terms the corpus never uses (a drug it never discusses is the
+# clearest sign that the documents cannot answer).
+CARRIED_TERM_SCALE = 0.5
+MIN_SHARED_PREFIX = 6
+MISSING_DRUG_FACTOR = 0.3
+MISSING_NAMED_FACTOR = 0.6
+MISSING_TERM_FACTOR = 0.8
+
+
+@dataclass
+class CorpusStats:
+    """Per-index facts the scoring needs, computed once: sentence terms, term rarity, the sentence table."""
+
+    table: SentenceTable
+    sentence_terms: dict[tuple[str, int], frozenset[str]]
+    paragraph_terms: dict[tuple[str, int], frozenset[str]]
+    idf: dict[str, float]
+    max_idf: float
+    vocabulary: list[str] = field(default_factory=list)  # sorted, for inflection look-ups
+
+    @classmethod
+    def build(
+        cls, passages: Sequence[Passage], tokenize: Tokenizer, expand: Callable[[str], str]
+    ) -> CorpusStats:
+        table = SentenceTable(passages)
+        sentence_terms: dict[tuple[str, int], frozenset[str]] = {}
+        paragraph_sets: dict[tuple[str, int], set[str]] = {}
+        for passage in passages:
+            for sentence in passage.sentences:
+                key = (passage.document, sentence.start)
+                if key in sentence_terms:
+                    continue
+                terms = frozenset(content_terms(expand(sentence.text), tokenize))
+                sentence_terms[key] = terms
+                paragraph_sets.setdefault((passage.document, sentence.paragraph), set()).update(terms)
+        _inherit_referred_context(table, paragraph_sets)
+        frequency = Counter(term for terms in sentence_terms.values() for term in terms)
+        total = max(len(sentence_terms), 1)
+        idf = {term: math.log((total + 1) / (count + 0.5)) for term, count in frequency.items()}
+        return cls(
+            table=table,
+            sentence_terms=sentence_terms,
+            paragraph_terms={key: frozenset(terms) for key, terms in paragraph_sets.items()},
+            idf=idf,
+            max_idf=math.log(total + 2),
+            vocabulary=sorted(idf),
+        )
+
+    def weight(self, term: str) -> float:
+        return self.idf.get(term, self.max_idf)
+
+    def knows(self, term: str) -> bool:
+        return term in self.idf
+
+    def knows_stem(self, term: str) -> bool:
+        """Known as is or as another inflection ("hyperinsulinemic" ~ "hyperinsulinemia")."""
+        if term in self.idf:
+            return True
+        prefix = term[: max(MIN_SHARED_PREFIX, len(term) - 2)]
+        if len(term) < MIN_SHARED_PREFIX:
+            return False
+        position = bisect.bisect_left(self.vocabulary, prefix)
+        return position < len(self.vocabulary) and self.vocabulary[position].startswith(prefix)
+
+
+def _inherit_referred_context(table: SentenceTable, paragraph_sets: dict[tuple[str, int], set[str]]) -> None:
+    """A paragraph opening "In this trial, ..." is about what the paragraph before it named, so its
+    context terms include that paragraph's (the I-SPY 2 dose sentence then matches "I-SPY 2")."""
+    for document, opener, previous in table.paragraph_links():
+        if continues_discussion(opener.text):
+            inherited = paragraph_sets.get((document, previous), set())
+            paragraph_sets.setdefault((document, opener.paragraph), set()).update(inherited)
+
+
+@dataclass
+class QuestionTerms:
+    terms: list[str]  # stemmed content terms of the question as asked
+    figure: FigureKind | None  # the kind of figure asked for (dose, percentage, year...), if any
+    drugs: frozenset[str]  # drug names in the question (a dose must be theirs)
+    abbreviations: frozenset[str] = frozenset()  # terms written in capitals or with digits (HbA1c, CTCAE)
+    scale: dict[str, float] = field(default_factory=dict)  # weight multipliers (terms carried from history)
+
+    @classmethod
+    def of(cls, question: str, tokenize: Tokenizer, carried: str = "") -> QuestionTerms:
+        """The terms of ``question``, plus those ``carried`` over from the previous question of a
+        follow-up, which count for half: they set the topic, the question's own words ask the thing."""
+        abbreviations = {
+            term
+            for word in question.split()
+            if sum(c.isupper() for c in word) >= 2 or any(c.isdigit() for c in word)
+            for term in content_terms(word, tokenize)
+        }
+        own = content_terms(question, tokenize)
+        extra = [t for t in content_terms(carried, tokenize) if t not in own]
+        return cls(
+            terms=own + extra,
+            figure=figure_kind(question),
+            drugs=drugs_named(question) or drugs_named(carried),
+            abbreviations=frozenset(abbreviations),
+            scale=dict.fromkeys(extra, CARRIED_TERM_SCALE),
+        )
+
+    def answered_by(self, sentence: str) -> bool:
+        """False when the question asks for a figure that ``sentence`` does not give."""
+        return self.figure is None or holds_figure(sentence, self.figure, self.drugs)
+
+    def missing_terms(self, stats: CorpusStats) -> list[str]:
+        """Question terms the corpus never uses, in any inflection. A hyphenated compound counts through
+        its parts ("er-positive" is known when "er" and "positive" are; "low-hba1c" is missing "hba1c")."""
+        return [t for t in self.terms if "-" not in t and not stats.knows_stem(t)]
+
+    def missing_factor(self, term: str) -> float:
+        """How much an absent question term lowers confidence: a drug name the corpus never mentions
+        ("dalotuzumab") most, an abbreviation less (it may be spelled out), a common word least."""
+        if looks_like_drug(term):
+            return MISSING_DRUG_FACTOR
+        return MISSING_NAMED_FACTOR if term in self.abbreviations or "-" in term else MISSING_TERM_FACTOR
+
+
+@dataclass
+class CandidateSentence:
+    passage: Passage
+    passage_rank: int
+    sentence: Sentence
+    vector: np.ndarray
+    cosine: float
+    coverage: float = 0.0
+    context_coverage: float = 0.0
+    relevance: float = 0.0
+    matched: list[str] = field(default_factory=list)
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.passage.document, self.sentence.start)
+
+
+def coverage(
+    terms: Iterable[str],
+    present: frozenset[str],
+    stats: CorpusStats,
+    scale: Mapping[str, float] | None = None,
+) -> tuple[float, list[str]]:
+    """IDF-weighted share of ``terms`` found in ``present`` (each weight times ``scale[term]``, default 1),
+    and which were found."""
+    terms = list(terms)
+    scale = scale or {}
+    weights = {t: stats.weight(t) * scale.get(t, 1.0) for t in terms}
+    total = sum(weights.values())
+    if total <= 0:
+        return 0.0, []
+    found = [t for t in terms if t in present]
+    return sum(weights[t] for t in found) / total, found
+
+
+def collect_candidates(
+    passages: Sequence[Passage],
+    question_vector: np.ndarray,
+    sentence_vectors: Callable[[Passage], np.ndarray],
+) -> list[CandidateSentence]:
+    """One candidate per distinct sentence (overlapping passages repeat sentences; the better-ranked
+    passage keeps it)."""
+    seen: set[tuple[str, int]] = set()
+    candidates: list[CandidateSentence] = []
+    for rank, passage in enumerate(passages):
+        if not passage.sentences:
+            continue
+        vectors = sentence_vectors(passage)
+        cosines = vectors @ question_vector
+        for sentence, vector, cosine in zip(passage.sentences, vectors, cosines, strict=False):
+            key = (passage.document, sentence.start)
+            if key in seen:
+                continue
+            seen.add(key)
+            candidates.append(CandidateSentence(passage, rank, sentence, vector, float(cosine)))
+    return candidates
+
+
+def score_candidates(
+    candidates: list[CandidateSentence], question: QuestionTerms, stats: CorpusStats, candidate_k: int
+) -> None:
+    """Fill in coverage and relevance of each candidate, in place."""
+    for candidate in candidates:
+        terms = stats.sentence_terms.get(candidate.key, frozenset())
+        candidate.coverage, candidate.matched = coverage(question.terms, terms, stats, question.scale)
+        paragraph = stats.paragraph_terms.get(
+            (candidate.passage.document, candidate.sentence.paragraph), terms
+        )
+        candidate.context_coverage, _ = coverage(question.terms, paragraph, stats, question.scale)
+        rank_prior = 1.0 - candidate.passage_rank / max(candidate_k, 1)
+        relevance = (
+            W_COSINE * candidate.cosine
+            + W_COVERAGE * candidate.coverage
+            + W_CONTEXT * candidate.context_coverage
+            + W_RANK * rank_prior
+        )
+        text = normalize_space(candidate.sentence.text)
+        if question.figure is not None:
+            relevance += FIGURE_BONUS if question.answered_by(text) else -NO_FIGURE_PENALTY
+        if len(text.split()) < SHORT_SENTENCE_WORDS or text.endswith("?"):
+            relevance -= SHORT_PENALTY
+        candidate.relevance = relevance
+
+
+def select_mmr(
+    candidates: Sequence[CandidateSentence], limit: int, mmr_lambda: float
+) -> list[CandidateSentence]:
+    """Maximal marginal relevance: relevant sentences that do not repeat each other, best first.
+
+    Stops early once the remaining sentences fall well below the best one, to keep the answer short.
+    """
+    if not candidates or limit <= 0:
+        return []
+    pool = sorted(candidates, key=lambda c: c.relevance, reverse=True)
+    best = pool[0].relevance
+    chosen: list[CandidateSentence] = [pool.pop(0)]
+    while pool and len(chosen) < limit:
+        chosen_vectors = np.stack([c.vector for c in chosen])
+        scored = []
+        for candidate in pool:
+            redundancy = float(np.max(chosen_vectors @ candidate.vector))
+            scored.append(
+                (mmr_lambda * candidate.relevance - (1 - mmr_lambda) * redundancy, redundancy, candidate)
+            )
+        _, redundancy, pick = max(scored, key=lambda item: item[0])
+        pool.remove(pick)
+        if redundancy >= NEAR_DUPLICATE_COSINE:
+            continue
+        if pick.relevance < RELATIVE_CUTOFF * best:
+            break
+        chosen.append(pick)
+    return chosen
+
+
+def confidence(
+    chosen: Sequence[CandidateSentence], question: QuestionTerms, stats: CorpusStats
+) -> tuple[float, list[str]]:
+    """0-1 confidence that the evidence answers the question, and the question terms the corpus lacks.
+
+    Meaning (the best sentence's cosine, rescaled) and wording (the question's terms in that sentence or
+    its paragraph) count equally; each question term absent from the whole corpus then scales it down,
+    a drug name much more than a common word, and so does a question asking for a figure that the
+    evidence does not contain.
+    """
+    missing = question.missing_terms(stats)
+    if not chosen:
+        return 0.0, missing
+    best = chosen[0]
+    meaning = min(max((best.cosine - COSINE_FLOOR) / COSINE_SPAN, 0.0), 1.0)
+    wording = max(best.coverage, 0.5 * best.coverage + 0.5 * best.context_coverage)
+    value = 0.5 * meaning + 0.5 * wording
+    for term in missing:
+        value *= question.missing_factor(term)
+    if not any(question.answered_by(c.sentence.text) for c in chosen[:2]):
+        value *= NO_FIGURE_FACTOR
+    return round(min(max(value, 0.0), 1.0), 4), missing

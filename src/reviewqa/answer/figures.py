@@ -1,0 +1,81 @@
+"""Questions whose answer is a figure (a dose, a percentage, a year, a count) and whether a sentence
+holds such a figure. "What dose of ganitumab...?" is not answered by a sentence giving metformin's dose,
+nor by one that only names ganitumab."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+FigureKind = Literal["dose", "percent", "ratio", "year", "count"]
+
+_YES_NO = re.compile(r"^\s*(?:did|does|do|is|are|was|were|can|could|has|have|had|will|would|should)\b", re.I)
+_KINDS: tuple[tuple[FigureKind, re.Pattern[str]], ...] = (
+    ("dose", re.compile(r"\b(?:dose|doses|dosage|dosed)\b", re.I)),
+    ("ratio", re.compile(r"\b(?:hazard|odds) ratio\b|\bHR\b", re.I)),
+    ("percent", re.compile(r"\b(?:percent(?:age)?|proportion|what fraction|rate)\b", re.I)),
+    ("year", re.compile(r"\b(?:what|which) year\b|\bwhen (?:was|were|did)\b", re.I)),
+    (
+        "count",
+        re.compile(
+            r"\bhow (?:many|long|often|old)\b|\bnumber of\b|\bregistration number\b|\bmedian\b|"
+            r"\bhalf-life\b|\bsize\b|\bduration\b|\bthreshold\b|\bamount\b",
+            re.I,
+        ),
+    ),
+)
+# Citations carry years that are not answers: "(Jones et al. 2015, Puzanov et al. 2015)", "(2016)".
+_CITATION = re.compile(r"\([^()]*\b(?:19|20)\d{2}[a-z]?\s*\)")
+# A figure standing on its own ("850", "5.7", "70-gene"), not a digit inside a name (IGF1R, CDK4/6).
+_FIGURE = re.compile(r"(?<![\w/.-])\d+(?:[.,]\d+)?(?![\w/]*[A-Za-z]{2})")
+_NUMBER_WORD = re.compile(r"\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozen)\b", re.I)
+_DOSE = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)?\s*(?:mg|g|µg|mcg|mg/kg|mg/m2|units?|IU)\b")
+_PERCENT = re.compile(r"\d\s*%|\bpercent\b", re.I)
+_YEAR = re.compile(r"\b(?:1[89]|20)\d{2}\b")
+_WORD = re.compile(r"[A-Za-z][\w-]*")
+DRUG_SUFFIXES = ("mab", "nib", "mib", "lib", "ciclib", "strant", "zole", "formin", "tide", "stat", "mus")
+
+
+def looks_like_drug(word: str) -> bool:
+    """An INN-style drug name (antibodies end in -mab, kinase inhibitors in -nib, ...)."""
+    return len(word) > 6 and word.lower().endswith(DRUG_SUFFIXES)
+
+
+def figure_kind(question: str) -> FigureKind | None:
+    """The kind of figure the question asks for; None for other questions (and yes/no questions)."""
+    if _YES_NO.match(question):
+        return None
+    for kind, pattern in _KINDS:
+        if pattern.search(question):
+            return kind
+    return None
+
+
+def drugs_named(text: str) -> frozenset[str]:
+    return frozenset(w.lower() for w in _WORD.findall(text) if looks_like_drug(w))
+
+
+def without_citations(text: str) -> str:
+    return _CITATION.sub(" ", text)
+
+
+def holds_figure(sentence: str, kind: FigureKind, drugs: frozenset[str] = frozenset()) -> bool:
+    """True when ``sentence`` states a figure of ``kind`` (for a dose: of one of ``drugs``, if any)."""
+    text = without_citations(sentence)
+    if kind == "dose":
+        return any(_dose_belongs(text, match.start(), drugs) for match in _DOSE.finditer(text))
+    if kind == "percent":
+        return bool(_PERCENT.search(text))
+    if kind == "ratio":
+        return "ratio" in text.lower() and bool(_FIGURE.search(text))
+    if kind == "year":
+        return bool(_YEAR.search(text))
+    return bool(_FIGURE.search(text) or _NUMBER_WORD.search(text))
+
+
+def _dose_belongs(text: str, position: int, drugs: frozenset[str]) -> bool:
+    """A dose belongs to the nearest drug named before it ("given metformin (850 mg" is metformin's)."""
+    if not drugs:
+        return True
+    named_before = [w.lower() for w in _WORD.findall(text[:position]) if looks_like_drug(w)]
+    return bool(named_before) and named_before[-1] in drugs

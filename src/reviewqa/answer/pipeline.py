@@ -1,0 +1,171 @@
+"""answer(): retrieve passages, select evidence sentences, cite them, or abstain."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from reviewqa.answer.compose import (
+    ABSTAIN_TEXT,
+    SupportFinder,
+    answer_text,
+    build_citations,
+    gather_evidence,
+)
+from reviewqa.answer.evidence import (
+    CorpusStats,
+    QuestionTerms,
+    collect_candidates,
+    confidence,
+    score_candidates,
+    select_mmr,
+)
+from reviewqa.answer.question import retrieval_question, validate_question
+from reviewqa.errors import QuestionError
+from reviewqa.models import Answer, Passage, RetrievedPassage
+from reviewqa.settings import Settings
+
+if TYPE_CHECKING:
+    from reviewqa.index import SearchHit, SearchIndex
+
+logger = logging.getLogger(__name__)
+
+History = Sequence[Mapping[str, str]]
+
+
+class AnswerEngine:
+    """Answers questions over one loaded index; holds the per-index statistics the scoring needs."""
+
+    def __init__(self, index: SearchIndex) -> None:
+        self.index = index
+        self.stats = CorpusStats.build(index.passages, index.tokenize, index.expand_query)
+        self._passages_by_document: dict[str, list[Passage]] = {}
+        for passage in index.passages:
+            self._passages_by_document.setdefault(passage.document, []).append(passage)
+        self._find_support = _support_finder(index)
+
+    def answer(
+        self,
+        question: str,
+        settings: Settings,
+        *,
+        top_k: int | None = None,
+        history: History | None = None,
+    ) -> Answer:
+        started = time.perf_counter()
+        asked = validate_question(question, settings)
+        top_k = settings.top_k if top_k is None else top_k
+        if top_k < 1:
+            raise QuestionError(f"top_k must be at least 1, got {top_k}")
+
+        query = retrieval_question(asked, history, self.index.tokenize)
+        query_vector = self.index.embed_queries([query])[0]
+        hits = self.index.search(
+            query, k=max(settings.candidate_k, top_k), mode=settings.search_mode, query_vector=query_vector
+        )
+        retrieved = time.perf_counter()
+
+        carried = query[len(asked) :] if query.startswith(asked) else ""
+        terms = QuestionTerms.of(asked, self.index.tokenize, carried)
+        candidates = collect_candidates(
+            [h.passage for h in hits], query_vector, self.index.sentence_vectors_for
+        )
+        score_candidates(candidates, terms, self.stats, settings.candidate_k)
+        chosen = select_mmr(candidates, settings.max_answer_sentences, settings.mmr_lambda)
+        score, missing = confidence(chosen, terms, self.stats)
+        abstained = score < settings.abstain_threshold
+        citations = []
+        text = ABSTAIN_TEXT
+        if not abstained:
+            evidence = gather_evidence(chosen, self.stats.table, self._document_passages)
+            citations = build_citations(
+                evidence, self.stats.table, self.index.documents, self.index.bibliography, self._find_support
+            )
+            if citations:
+                text = answer_text(evidence)
+            else:
+                abstained = True
+        if missing:
+            logger.info("question terms absent from the corpus: %s", ", ".join(missing))
+        finished = time.perf_counter()
+        return Answer(
+            question=asked,
+            answer=text,
+            abstained=abstained,
+            confidence=score,
+            citations=citations,
+            passages=[_retrieved(hit) for hit in hits[:top_k]],
+            timings_ms={
+                "retrieve": round((retrieved - started) * 1000, 2),
+                "select": round((finished - retrieved) * 1000, 2),
+                "total": round((finished - started) * 1000, 2),
+            },
+        )
+
+    def _document_passages(self, document: str) -> list[Passage]:
+        return self._passages_by_document.get(document, [])
+
+
+def answer(
+    question: str,
+    settings: Settings,
+    index: SearchIndex | None = None,
+    *,
+    top_k: int | None = None,
+    history: History | None = None,
+) -> Answer:
+    """Answer ``question`` from the indexed documents (loading the index when none is given)."""
+    if index is None:
+        validate_question(question, settings)  # reject bad input before the slow index load
+        from reviewqa.index import load_index
+
+        index = load_index(settings)
+    return engine_for(index).answer(question, settings, top_k=top_k, history=history)
+
+
+class _IndexHandle:
+    """Hashes an index by identity so that its engine can be cached without copying or comparing it."""
+
+    def __init__(self, index: SearchIndex) -> None:
+        self.index = index
+
+    def __hash__(self) -> int:
+        return id(self.index)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _IndexHandle) and other.index is self.index
+
+
+@functools.lru_cache(maxsize=2)
+def _engine(handle: _IndexHandle) -> AnswerEngine:
+    return AnswerEngine(handle.index)
+
+
+def engine_for(index: SearchIndex) -> AnswerEngine:
+    """The answer engine of a loaded index, built once (its statistics take a moment on a large corpus)."""
+    return _engine(_IndexHandle(index))
+
+
+def _retrieved(hit: SearchHit) -> RetrievedPassage:
+    passage = hit.passage
+    return RetrievedPassage(
+        passage_id=passage.passage_id,
+        document=passage.document,
+        section=passage.section_label,
+        page=passage.page,
+        text=passage.text,
+        score=round(float(hit.score), 6),
+        cited_works=list(passage.cited_works),
+    )
+
+
+def _support_finder(index: SearchIndex) -> SupportFinder:
+    try:
+        from reviewqa.refs.support import find_support
+    except ImportError:  # the refs stage's support module is optional
+        logger.debug("reviewqa.refs.support is not available; citations carry no source support")
+        return lambda key, quote: None
+    return lambda key, quote: find_support(index, key, quote)

@@ -1,0 +1,84 @@
+"""Sentences and passages: windows of whole sentences within one section, sized in tokens."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from itertools import groupby
+
+from reviewqa.corpus.citations import find_citations
+from reviewqa.corpus.cleaning import CleanedText
+from reviewqa.corpus.sentences import split_sentences
+from reviewqa.models import Document, Passage, Sentence
+
+TokenCounter = Callable[[str], int]
+
+
+def document_sentences(cleaned: CleanedText) -> list[tuple[tuple[str, ...], Sentence]]:
+    """Every sentence of the document with the section it is in, in reading order."""
+    sentences = []
+    for paragraph in cleaned.paragraphs:
+        for start, end in split_sentences(cleaned.text[paragraph.start : paragraph.end]):
+            absolute_start, absolute_end = paragraph.start + start, paragraph.start + end
+            text = cleaned.text[absolute_start:absolute_end]
+            sentence = Sentence(absolute_start, absolute_end, text, find_citations(text), paragraph.index)
+            sentences.append((paragraph.section, sentence))
+    return sentences
+
+
+def build_passages(
+    document: Document,
+    sentences: list[tuple[tuple[str, ...], Sentence]],
+    count_tokens: TokenCounter,
+    chunk_tokens: int,
+    overlap_sentences: int,
+) -> list[Passage]:
+    """Passages of ``document``; none crosses a section boundary, ids number them in reading order."""
+    passages: list[Passage] = []
+    for section, group in groupby(sentences, key=lambda item: item[0]):
+        section_sentences = [sentence for _, sentence in group]
+        sizes = [count_tokens(sentence.text) for sentence in section_sentences]
+        for first, last in windows(sizes, chunk_tokens, overlap_sentences):
+            window = section_sentences[first:last]
+            start, end = window[0].start, window[-1].end
+            passages.append(
+                Passage(
+                    passage_id=f"{document.doc_id}:{len(passages)}",
+                    document=document.doc_id,
+                    section=list(section),
+                    page=document.page_at(start),
+                    start=start,
+                    end=end,
+                    text=document.text[start:end],
+                    sentences=window,
+                    cited_works=_union(sentence.cited_works for sentence in window),
+                )
+            )
+    return passages
+
+
+def windows(sizes: list[int], max_tokens: int, overlap: int) -> Iterator[tuple[int, int]]:
+    """(first, last) index ranges of consecutive items whose sizes sum to at most ``max_tokens`` (an item
+    larger than that stands alone); each window after the first repeats the last ``overlap`` items of the
+    previous one (fewer when they would not leave room for a new item), so every window adds a new one."""
+    first = 0
+    while first < len(sizes):
+        last = first + 1
+        total = sizes[first]
+        while last < len(sizes) and total + sizes[last] <= max_tokens:
+            total += sizes[last]
+            last += 1
+        yield first, last
+        if last == len(sizes):
+            return
+        # Overlap only as far as the next new item still fits beside the repeated ones.
+        first = max(first + 1, last - overlap)
+        while first < last and sum(sizes[first:last]) + sizes[last] > max_tokens:
+            first += 1
+
+
+def _union(key_lists: Iterator[list[str]]) -> list[str]:
+    keys: dict[str, None] = {}
+    for key_list in key_lists:
+        for key in key_list:
+            keys.setdefault(key, None)
+    return list(keys)

@@ -1,0 +1,154 @@
+"""Find section headings among text blocks and give each the section path it opens.
+
+A heading is a short capitalised block without sentence-final punctuation ('?' allowed), standing between
+a finished sentence and a capitalised start; it may wrap onto a second line or block. An outline from
+documents.toml, when given, names headings explicitly and fixes their hierarchy; without one, a heading
+directly followed by another heading is taken as the parent of the second.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from reviewqa.corpus.sentences import ends_sentence
+
+logger = logging.getLogger(__name__)
+
+MAX_HEADING_CHARS = 120
+MAX_HEADING_WORDS = 18
+MAX_HEADING_LINES = 3
+MAX_BLOCKS_PER_HEADING = 3
+NUMBERING_RE = re.compile(r"^(?:\d+(?:\.\d+)*\.?|[IVX]+\.)\s+")
+CITATION_YEAR_RE = re.compile(r"\(\D*\b1[5-9]\d\d|\(\D*\b20\d\d")
+
+
+class BlockLike(Protocol):
+    @property
+    def lines(self) -> Sequence[object]: ...
+
+    @property
+    def first(self) -> str: ...
+
+    @property
+    def last(self) -> str: ...
+
+    @property
+    def continues(self) -> bool: ...
+
+
+@dataclass
+class HeadingCandidate:
+    first_block: int
+    end_block: int  # exclusive
+    text: str
+
+
+def normalise_heading(text: str) -> str:
+    return " ".join(text.split()).casefold().rstrip(":")
+
+
+def find_headings(
+    block_texts: Sequence[str], blocks: Sequence[BlockLike], outline: Sequence[tuple[str, ...]] | None
+) -> list[HeadingCandidate]:
+    """Headings among ``blocks`` (whose joined texts are ``block_texts``), in order."""
+    outline_names = {normalise_heading(path[-1]) for path in outline or ()}
+    headings: list[HeadingCandidate] = []
+    i = 0
+    while i < len(blocks):
+        candidate = _heading_at(i, block_texts, blocks, outline_names, headings)
+        if candidate is None:
+            i += 1
+            continue
+        headings.append(candidate)
+        i = candidate.end_block
+    return headings
+
+
+def _heading_at(
+    i: int,
+    texts: Sequence[str],
+    blocks: Sequence[BlockLike],
+    outline_names: set[str],
+    found: list[HeadingCandidate],
+) -> HeadingCandidate | None:
+    spans = [(i, end) for end in range(i + 1, min(i + MAX_BLOCKS_PER_HEADING, len(blocks)) + 1)]
+    for start, end in spans:  # an outline entry is a heading wherever it stands
+        text = " ".join(texts[start:end])
+        if normalise_heading(text) in outline_names:
+            return HeadingCandidate(start, end, text)
+    after_heading = bool(found) and found[-1].end_block == i
+    previous = blocks[i - 1] if i else None
+    if (
+        previous is not None
+        and not after_heading
+        and (previous.continues or not ends_sentence(previous.last))
+    ):
+        return None
+    for start, end in spans:
+        if _is_heading_span(texts, blocks, start, end):
+            return HeadingCandidate(start, end, " ".join(texts[start:end]))
+    return None
+
+
+def _is_heading_span(texts: Sequence[str], blocks: Sequence[BlockLike], start: int, end: int) -> bool:
+    if end >= len(blocks):  # the last block of a document is text, not a heading of nothing
+        return False
+    if any(not blocks[k].first[:1].islower() for k in range(start + 1, end)):
+        return False  # a heading wrapped onto a further block continues in lower case
+    if sum(len(blocks[k].lines) for k in range(start, end)) > MAX_HEADING_LINES:
+        return False
+    text = " ".join(texts[start:end])
+    if not looks_like_heading(text):
+        return False
+    following = blocks[end].first
+    return not following[:1].islower()
+
+
+def looks_like_heading(text: str) -> bool:
+    """Short, capitalised, no sentence-final punctuation except '?', no citation."""
+    body = NUMBERING_RE.sub("", text.strip())
+    if not body or len(body) > MAX_HEADING_CHARS or len(body.split()) > MAX_HEADING_WORDS:
+        return False
+    first = next((char for char in body if char.isalpha()), "")
+    if not first or not first.isupper():
+        return False
+    if body[-1] in ".,;:!-–—\"'“‘" or CITATION_YEAR_RE.search(body):
+        return False
+    return body.count("(") == body.count(")")
+
+
+def assign_sections(
+    headings: Sequence[HeadingCandidate], outline: Sequence[tuple[str, ...]] | None
+) -> list[tuple[str, ...]]:
+    """The section path each heading opens."""
+    if outline:
+        return _paths_from_outline(headings, outline)
+    paths: list[tuple[str, ...]] = []
+    for k, heading in enumerate(headings):
+        parent_adjacent = k > 0 and headings[k - 1].end_block == heading.first_block
+        paths.append((*paths[-1], heading.text) if parent_adjacent else (heading.text,))
+    return paths
+
+
+def _paths_from_outline(
+    headings: Sequence[HeadingCandidate], outline: Sequence[tuple[str, ...]]
+) -> list[tuple[str, ...]]:
+    by_name = {normalise_heading(path[-1]): path for path in outline}
+    paths: list[tuple[str, ...]] = []
+    for heading in headings:
+        path = by_name.pop(normalise_heading(heading.text), None)
+        if path is None:
+            logger.warning("heading %r is not in the document's outline; placing it after the previous one",
+                           heading.text)  # fmt: skip
+            parent = paths[-1][:-1] if paths else ()
+            path = (*parent, heading.text)
+        else:
+            path = (*path[:-1], heading.text)
+        paths.append(path)
+    for missing in by_name.values():
+        logger.warning("outline heading %r was not found in the document", missing[-1])
+    return paths

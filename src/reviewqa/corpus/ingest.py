@@ -1,0 +1,348 @@
+"""``ingest``: read every document under corpus/documents/, clean, split, cite and chunk it, and write the
+corpus artifacts the index stage reads.
+
+Writes into ``settings.index_dir``: ``passages.jsonl`` (one ``Passage.to_dict()`` per line),
+``documents.json`` (document metadata, no text), ``cited_works.json`` (sorted distinct keys cited by the
+review documents), ``clean/<doc_id>.txt`` (the cleaned text all offsets index into) and ``ingest.json``
+(the corpus fingerprint these artifacts were made from, written last).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from tqdm import tqdm
+
+from reviewqa.corpus.chunking import build_passages, document_sentences
+from reviewqa.corpus.cleaning import CleanedText, clean_pages
+from reviewqa.corpus.metadata import DocumentMeta, document_meta, documents_toml_path, load_document_table
+from reviewqa.corpus.readers import READERS, RawDocument, Reader, UnreadableDocumentError, read_document
+from reviewqa.errors import CorpusError
+from reviewqa.models import Document, Passage
+from reviewqa.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+# Bump when cleaning, splitting, citation or chunking rules change, so built indexes count as stale.
+CORPUS_FORMAT_VERSION = "2"
+PASSAGES_FILE = "passages.jsonl"
+DOCUMENTS_FILE = "documents.json"
+CITED_WORKS_FILE = "cited_works.json"
+INGEST_FILE = "ingest.json"
+CLEAN_FOLDER = "clean"
+PROGRESS_MIN_DOCUMENTS = 5
+
+
+@dataclass
+class SkippedDocument:
+    path: str  # relative to corpus/documents/
+    reason: str
+
+
+@dataclass
+class IngestResult:
+    documents: list[dict[str, Any]]
+    passages: int
+    sentences: int
+    sections: int
+    pages: int
+    cited_works: list[str]
+    skipped: list[SkippedDocument] = field(default_factory=list)
+    fingerprint: str = ""
+
+    def summary(self) -> str:
+        return (
+            f"{len(self.documents)} documents, {self.pages} pages, {self.sections} sections, "
+            f"{self.sentences} sentences, {self.passages} passages, {len(self.cited_works)} cited works"
+        )
+
+
+@dataclass
+class _Ingested:
+    document: Document
+    cleaned: CleanedText
+    passages: list[Passage]
+    sentences: int
+
+
+def ingest(
+    settings: Settings, *, progress: bool = False, readers: Mapping[str, Reader] | None = None
+) -> IngestResult:
+    """Ingest the corpus of ``settings`` and write its artifacts; unreadable or empty files are skipped
+    with a warning. Raises ``CorpusError`` when there is nothing to ingest."""
+    readers = READERS if readers is None else readers
+    documents_dir = settings.documents_dir
+    files = discover_documents(documents_dir, readers)
+    if not files:
+        raise CorpusError(f"no documents to ingest in {documents_dir} (expected .txt or .pdf files)")
+    fingerprint = corpus_fingerprint(settings, readers=readers)
+    toml_path = documents_toml_path(settings.corpus_dir)
+    table = load_document_table(toml_path)
+    _warn_unmatched_entries(table, files, documents_dir, toml_path)
+    count_tokens = _token_counter(settings.encoding)
+
+    ingested: list[_Ingested] = []
+    skipped: list[SkippedDocument] = []
+    seen_ids: dict[str, str] = {}
+    show_progress = progress and len(files) >= PROGRESS_MIN_DOCUMENTS
+    for path in tqdm(files, desc="ingest", unit="doc", disable=not show_progress):
+        relative = path.relative_to(documents_dir).as_posix()
+        doc_id = document_id(relative)
+        if doc_id in seen_ids:
+            skipped.append(_skip(relative, f"same document id as {seen_ids[doc_id]}; rename one of them"))
+            continue
+        seen_ids[doc_id] = relative
+        meta = document_meta(relative, table.get(relative), toml_path)
+        try:
+            raw = read_document(path, readers)
+        except UnreadableDocumentError as exc:
+            skipped.append(_skip(relative, str(exc)))
+            continue
+        result = _ingest_document(relative, raw, meta, settings, count_tokens)
+        if result is None:
+            skipped.append(_skip(relative, "empty document (no text to index)"))
+            continue
+        ingested.append(result)
+    if not ingested:
+        raise CorpusError(f"none of the {len(files)} files in {documents_dir} could be ingested")
+    return _write_outputs(settings, ingested, skipped, fingerprint)
+
+
+def discover_documents(documents_dir: Path, readers: Mapping[str, Reader] | None = None) -> list[Path]:
+    """Readable files under ``documents_dir`` (subfolders too), hidden ones left out, in a stable order."""
+    readers = READERS if readers is None else readers
+    if not documents_dir.is_dir():
+        raise CorpusError(f"the documents folder {documents_dir} does not exist")
+    return sorted(
+        path
+        for path in documents_dir.rglob("*")
+        if path.is_file()
+        and path.suffix.lower() in readers
+        and not any(part.startswith(".") for part in path.relative_to(documents_dir).parts)
+    )
+
+
+def document_id(relative_path: str) -> str:
+    """ "sources/gradishar-2016.pdf" -> "sources/gradishar-2016"."""
+    return str(PurePosixPath(relative_path).with_suffix(""))
+
+
+def _skip(relative: str, reason: str) -> SkippedDocument:
+    logger.warning("skipping %s: %s", relative, reason)
+    return SkippedDocument(relative, reason)
+
+
+def _ingest_document(
+    relative: str,
+    raw: RawDocument,
+    meta: DocumentMeta,
+    settings: Settings,
+    count_tokens: Callable[[str], int],
+) -> _Ingested | None:
+    if raw.is_empty:
+        return None
+    cleaned = clean_pages(raw.pages, paged=raw.paged, outline=meta.outline or None)
+    if not cleaned.paragraphs:
+        return None
+    document = Document(
+        doc_id=document_id(relative),
+        path=relative,
+        text=cleaned.text,
+        title=meta.title or raw.metadata.get("title", "") or PurePosixPath(relative).stem,
+        authors=meta.authors or raw.metadata.get("authors", ""),
+        year=meta.year,
+        kind=meta.kind,
+        key=meta.key,
+        pages=cleaned.pages,
+    )
+    sentences = document_sentences(cleaned)
+    passages = build_passages(
+        document, sentences, count_tokens, settings.chunk_tokens, settings.chunk_overlap_sentences
+    )
+    logger.info(
+        "%s: %d sections, %d paragraphs, %d sentences, %d passages",
+        relative, len(cleaned.sections), len(cleaned.paragraphs), len(sentences), len(passages),
+    )  # fmt: skip
+    return _Ingested(document, cleaned, passages, len(sentences))
+
+
+def _token_counter(encoding_name: str) -> Callable[[str], int]:
+    import tiktoken
+
+    try:
+        encoding = tiktoken.get_encoding(encoding_name)
+    except (ValueError, KeyError) as exc:
+        raise CorpusError(f"unknown tiktoken encoding {encoding_name!r} (setting 'encoding'): {exc}") from exc
+    return lambda text: len(encoding.encode(text, disallowed_special=()))
+
+
+def _warn_unmatched_entries(
+    table: dict[str, dict[str, Any]], files: list[Path], documents_dir: Path, toml_path: Path
+) -> None:
+    present = {path.relative_to(documents_dir).as_posix() for path in files}
+    for name in sorted(set(table) - present):
+        logger.warning("%s names %r, which is not in %s", toml_path, name, documents_dir)
+
+
+def _document_record(item: _Ingested) -> dict[str, Any]:
+    document = item.document
+    return {
+        "doc_id": document.doc_id,
+        "path": document.path,
+        "title": document.title,
+        "authors": document.authors,
+        "year": document.year,
+        "kind": document.kind,
+        "key": document.key,
+        "pages": len(document.pages),
+        "passages": len(item.passages),
+        "sentences": item.sentences,
+        "sections": [list(path) for path in item.cleaned.sections],
+        "characters": len(document.text),
+    }
+
+
+def _write_outputs(
+    settings: Settings, ingested: list[_Ingested], skipped: list[SkippedDocument], fingerprint: str
+) -> IngestResult:
+    try:
+        return _write_artifacts(settings, ingested, skipped, fingerprint)
+    except OSError as exc:
+        raise CorpusError(f"cannot write the corpus artifacts to {settings.index_dir}: {exc}") from exc
+
+
+def _write_artifacts(
+    settings: Settings, ingested: list[_Ingested], skipped: list[SkippedDocument], fingerprint: str
+) -> IngestResult:
+    index_dir = settings.index_dir
+    records = [_document_record(item) for item in ingested]
+    cited = sorted(
+        {
+            key
+            for item in ingested
+            if item.document.kind == "review"
+            for p in item.passages
+            for key in p.cited_works
+        }
+    )
+    clean_dir = index_dir / CLEAN_FOLDER
+    for item in ingested:
+        atomic_write_text(clean_dir / f"{item.document.doc_id}.txt", item.document.text)
+    _remove_stale_clean_files(clean_dir, {item.document.doc_id for item in ingested})
+    lines = (json.dumps(p.to_dict(), ensure_ascii=False) for item in ingested for p in item.passages)
+    atomic_write_text(index_dir / PASSAGES_FILE, "".join(line + "\n" for line in lines))
+    atomic_write_text(index_dir / DOCUMENTS_FILE, json.dumps(records, ensure_ascii=False, indent=2) + "\n")
+    atomic_write_text(index_dir / CITED_WORKS_FILE, json.dumps(cited, ensure_ascii=False, indent=2) + "\n")
+    result = IngestResult(
+        documents=records,
+        passages=sum(len(item.passages) for item in ingested),
+        sentences=sum(item.sentences for item in ingested),
+        sections=sum(len(item.cleaned.sections) for item in ingested),
+        pages=sum(len(item.document.pages) for item in ingested),
+        cited_works=cited,
+        skipped=skipped,
+        fingerprint=fingerprint,
+    )
+    manifest = {
+        "fingerprint": fingerprint,
+        "format_version": CORPUS_FORMAT_VERSION,
+        "summary": result.summary(),
+        "skipped": [{"path": s.path, "reason": s.reason} for s in skipped],
+    }
+    atomic_write_text(index_dir / INGEST_FILE, json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
+    return result
+
+
+def _remove_stale_clean_files(clean_dir: Path, doc_ids: set[str]) -> None:
+    for path in clean_dir.rglob("*.txt"):
+        if path.relative_to(clean_dir).with_suffix("").as_posix() not in doc_ids:
+            path.unlink(missing_ok=True)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write via a temporary file in the same folder and ``os.replace``: readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+
+
+def corpus_fingerprint(settings: Settings, *, readers: Mapping[str, Reader] | None = None) -> str:
+    """sha256 over the documents (paths and bytes), documents.toml and the chunk settings."""
+    digest = hashlib.sha256()
+    chunking = [
+        CORPUS_FORMAT_VERSION,
+        settings.encoding,
+        settings.chunk_tokens,
+        settings.chunk_overlap_sentences,
+    ]
+    digest.update(json.dumps(chunking).encode())
+    toml_path = documents_toml_path(settings.corpus_dir)
+    digest.update(b"documents.toml\0" + (toml_path.read_bytes() if toml_path.exists() else b"<absent>"))
+    documents_dir = settings.documents_dir
+    files = discover_documents(documents_dir, readers) if documents_dir.is_dir() else []
+    for path in files:
+        digest.update(b"\0" + path.relative_to(documents_dir).as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def ingested_fingerprint(settings: Settings) -> str | None:
+    """The fingerprint the current artifacts in ``index_dir`` were made from; None if absent or unreadable."""
+    try:
+        manifest = json.loads((settings.index_dir / INGEST_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    fingerprint = manifest.get("fingerprint") if isinstance(manifest, dict) else None
+    return fingerprint if isinstance(fingerprint, str) else None
+
+
+def load_passages(settings: Settings) -> list[Passage]:
+    """The passages ``ingest`` wrote; ``CorpusError`` telling to run `reviewqa ingest` if missing or bad."""
+    path = settings.index_dir / PASSAGES_FILE
+    try:
+        with path.open(encoding="utf-8") as fh:
+            return [Passage.from_dict(json.loads(line)) for line in fh if line.strip()]
+    except FileNotFoundError as exc:
+        raise CorpusError(f"{path} not found: run `reviewqa ingest` first") from exc
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise CorpusError(f"{path} is unreadable ({exc}): run `reviewqa ingest` again") from exc
+
+
+def load_documents(settings: Settings) -> list[dict[str, Any]]:
+    """The document metadata ``ingest`` wrote."""
+    path = settings.index_dir / DOCUMENTS_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise CorpusError(f"{path} not found: run `reviewqa ingest` first") from exc
+    except (OSError, ValueError) as exc:
+        raise CorpusError(f"{path} is unreadable ({exc}): run `reviewqa ingest` again") from exc
+    if not isinstance(data, list):
+        raise CorpusError(f"{path} does not hold a list of documents: run `reviewqa ingest` again")
+    return data
+
+
+def load_clean_text(settings: Settings, doc_id: str) -> str:
+    """The cleaned text of one document, which passage and sentence offsets index into."""
+    path = settings.index_dir / CLEAN_FOLDER / f"{doc_id}.txt"
+    try:
+        with path.open(encoding="utf-8", newline="") as fh:
+            return fh.read()
+    except OSError as exc:
+        raise CorpusError(f"cannot read {path} ({exc}): run `reviewqa ingest` again") from exc

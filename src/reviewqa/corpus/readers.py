@@ -1,0 +1,106 @@
+"""Readers turn a file into raw page texts. Pluggable: ``READERS`` maps a file suffix to a reader function."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+from reviewqa.errors import CorpusError
+
+logger = logging.getLogger(__name__)
+
+
+class UnreadableDocumentError(CorpusError):
+    """One document cannot be read; ingestion skips it and goes on with the rest."""
+
+
+@dataclass
+class RawDocument:
+    """What a reader returns: the text of each page, and whether page numbers mean anything."""
+
+    pages: list[str]
+    paged: bool  # True for formats with real pages (PDF); plain text is one unnumbered page
+    metadata: dict[str, str] = field(default_factory=dict)  # e.g. the title a PDF declares
+
+    @property
+    def is_empty(self) -> bool:
+        return not any(page.strip() for page in self.pages)
+
+
+Reader = Callable[[Path], RawDocument]
+BINARY_PROBE_BYTES = 8192
+
+
+def read_text_file(path: Path) -> RawDocument:
+    """UTF-8 text (a BOM is dropped); other encodings are read as cp1252 with a warning."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UnreadableDocumentError(f"cannot read {path}: {exc}") from exc
+    if b"\x00" in data[:BINARY_PROBE_BYTES]:
+        raise UnreadableDocumentError(f"{path} looks like a binary file, not text")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        logger.warning("%s is not UTF-8; reading it as cp1252", path)
+        text = data.decode("cp1252", errors="replace")
+    return RawDocument(pages=[text], paged=False)
+
+
+def read_pdf_file(path: Path) -> RawDocument:
+    """The text of every page (pypdf), numbered from 1. A page that fails to extract is left empty."""
+    import pypdf  # imported here: only needed when the corpus holds PDFs
+    from pypdf.errors import PyPdfError
+
+    try:
+        reader = pypdf.PdfReader(path)
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise UnreadableDocumentError(f"{path} is encrypted; cannot read it")
+        page_count = len(reader.pages)
+    except UnreadableDocumentError:
+        raise
+    except PyPdfError as exc:
+        raise UnreadableDocumentError(f"cannot read PDF {path}: {exc}") from exc
+    except Exception as exc:  # damaged PDFs make pypdf raise almost anything; one file must not stop the rest
+        raise UnreadableDocumentError(f"cannot read PDF {path}: {type(exc).__name__}: {exc}") from exc
+    pages = [_extract_page(reader, number, path) for number in range(page_count)]
+    return RawDocument(pages=pages, paged=True, metadata=_pdf_metadata(reader))
+
+
+def _extract_page(reader: object, number: int, path: Path) -> str:
+    try:
+        return reader.pages[number].extract_text() or ""  # type: ignore[attr-defined]
+    except Exception as exc:  # pypdf raises many kinds on damaged pages; one bad page must not stop the rest
+        logger.warning("%s: page %d could not be extracted (%s); it is left empty", path, number + 1, exc)
+        return ""
+
+
+def _pdf_metadata(reader: object) -> dict[str, str]:
+    try:
+        info = reader.metadata  # type: ignore[attr-defined]
+    except Exception:  # damaged metadata is not worth losing the document over
+        return {}
+    if not info:
+        return {}
+    metadata = {}
+    for name, attribute in (("title", "title"), ("authors", "author")):
+        value = getattr(info, attribute, None)
+        if isinstance(value, str) and value.strip():
+            metadata[name] = value.strip()
+    return metadata
+
+
+# Read-only; pass your own mapping to ``read_document``/``ingest`` to add formats.
+READERS: Mapping[str, Reader] = MappingProxyType({".txt": read_text_file, ".pdf": read_pdf_file})
+
+
+def read_document(path: Path, readers: Mapping[str, Reader] | None = None) -> RawDocument:
+    """Read ``path`` with the reader registered for its suffix."""
+    table = READERS if readers is None else readers
+    reader = table.get(path.suffix.lower())
+    if reader is None:
+        raise UnreadableDocumentError(f"no reader for {path.suffix!r} files: {path}")
+    return reader(path)

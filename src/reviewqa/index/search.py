@@ -1,0 +1,327 @@
+"""The loaded index: dense, BM25 and hybrid search over passages, and precomputed sentence vectors."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from reviewqa.errors import IndexNotReadyError, QuestionError, ReviewqaError
+from reviewqa.index import store
+from reviewqa.index.abbreviations import QueryExpander
+from reviewqa.index.dense import load_dense, reconstruct, search_dense, set_ef_search
+from reviewqa.index.embed import Encoder
+from reviewqa.index.fusion import reciprocal_rank_fusion, top, weighted_fusion
+from reviewqa.index.lexical import Bm25Index
+from reviewqa.index.tokenize import DEFAULT_TOKENIZER
+from reviewqa.models import CitedWork, Passage
+from reviewqa.settings import Settings
+
+if TYPE_CHECKING:
+    import faiss
+
+log = logging.getLogger(__name__)
+
+SEARCH_MODES = ("dense", "bm25", "hybrid")
+
+
+class SearchModeError(ReviewqaError):
+    """An unknown search mode or fusion method."""
+
+
+@dataclass
+class SearchHit:
+    passage: Passage
+    score: float  # the ranking score of the mode: cosine (dense), BM25 (bm25) or fused (hybrid)
+    dense_score: float | None  # cosine similarity of query and passage, when the mode computed it
+    bm25_score: float | None
+
+
+@dataclass
+class QueryVectorCache:
+    """A small LRU of query vectors, per index (thread-safe: the service may answer in threads)."""
+
+    capacity: int
+    _vectors: OrderedDict[str, np.ndarray] = field(default_factory=OrderedDict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def get(self, text: str) -> np.ndarray | None:
+        with self._lock:
+            vector = self._vectors.get(text)
+            if vector is not None:
+                self._vectors.move_to_end(text)
+            return vector
+
+    def put(self, text: str, vector: np.ndarray) -> None:
+        if self.capacity <= 0:
+            return
+        with self._lock:
+            self._vectors[text] = vector
+            self._vectors.move_to_end(text)
+            while len(self._vectors) > self.capacity:
+                self._vectors.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._vectors)
+
+
+@dataclass
+class SearchIndex:
+    settings: Settings
+    manifest: dict[str, Any]
+    passages: list[Passage]
+    documents: dict[str, dict[str, Any]]
+    bibliography: dict[str, CitedWork]
+    abbreviations: dict[str, list[str]]
+    dense: faiss.Index
+    bm25: Bm25Index
+    sentence_vectors: np.ndarray  # distinct sentences, normalised
+    sentence_rows: np.ndarray  # per passage in order, the rows of its sentences
+    encoder: Encoder
+    passage_by_id: dict[str, Passage] = field(init=False)
+    query_cache: QueryVectorCache = field(init=False)
+    expander: QueryExpander = field(init=False)
+    _position: dict[str, int] = field(init=False, repr=False)
+    _sentence_offsets: np.ndarray = field(init=False, repr=False)
+    _neighbours: dict[str, tuple[str | None, str | None]] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.passage_by_id = {p.passage_id: p for p in self.passages}
+        self._position = {p.passage_id: i for i, p in enumerate(self.passages)}
+        counts = np.fromiter(
+            (len(p.sentences) for p in self.passages), dtype=np.int64, count=len(self.passages)
+        )
+        self._sentence_offsets = np.concatenate([[0], np.cumsum(counts)])
+        self._neighbours = _neighbour_map(self.passages)
+        self.query_cache = QueryVectorCache(self.settings.query_cache_size)
+        self.expander = QueryExpander(self.abbreviations)
+
+    # ------------------------------------------------------------ text
+
+    def tokenize(self, text: str) -> list[str]:
+        """The BM25 tokens of ``text``: lower-cased, English words stemmed, biomedical tokens whole."""
+        return DEFAULT_TOKENIZER(text)
+
+    def expand_query(self, text: str) -> str:
+        """``text`` plus the long form of each abbreviation it uses and the abbreviation of each long form."""
+        return self.expander(text)
+
+    # ------------------------------------------------------------ vectors
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        """Normalised float32 query vectors, shape (len(texts), d); repeated texts come from the cache."""
+        vectors: list[np.ndarray | None] = [self.query_cache.get(t) for t in texts]
+        missing = [i for i, v in enumerate(vectors) if v is None]
+        if missing:
+            encoded = self.encoder.encode([texts[i] for i in missing])
+            for i, vector in zip(missing, encoded, strict=True):
+                vectors[i] = vector
+                self.query_cache.put(texts[i], vector)
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.stack([v for v in vectors if v is not None]).astype(np.float32, copy=False)
+
+    @property
+    def dimension(self) -> int:
+        return int(self.manifest["model"]["dimension"])
+
+    def sentence_vectors_for(self, passage: Passage) -> np.ndarray:
+        """The precomputed vectors of the passage's sentences, in order: shape (len(sentences), d)."""
+        position = self._position.get(passage.passage_id)
+        if position is None or len(self.sentence_rows) == 0:
+            # Not an indexed passage (or a benchmark index without sentence vectors): embed on demand.
+            return self.encoder.encode([s.text for s in passage.sentences])
+        start, end = self._sentence_offsets[position], self._sentence_offsets[position + 1]
+        return self.sentence_vectors[self.sentence_rows[start:end]]
+
+    def neighbours(self, passage_id: str) -> tuple[str | None, str | None]:
+        """The previous and next passage of the same document (None at either end)."""
+        if passage_id not in self._neighbours:
+            raise KeyError(f"unknown passage {passage_id!r}")
+        return self._neighbours[passage_id]
+
+    # ------------------------------------------------------------ search
+
+    def search(
+        self,
+        query: str,
+        k: int = 10,
+        mode: str = "hybrid",
+        query_vector: np.ndarray | None = None,
+    ) -> list[SearchHit]:
+        """The ``k`` best passages for ``query`` (abbreviations expanded both ways)."""
+        if mode not in SEARCH_MODES:
+            raise SearchModeError(f"unknown search mode {mode!r}: use one of {', '.join(SEARCH_MODES)}")
+        if not query or not query.strip():
+            raise QuestionError("the query is empty")
+        k = max(0, min(k, len(self.passages)))
+        if k == 0:
+            return []
+        expanded = self.expand_query(query)
+        depth = max(k, self.settings.fusion_depth) if mode == "hybrid" else k
+
+        dense_scores: dict[int, float] = {}
+        lexical_all: np.ndarray | None = None
+        vector: np.ndarray | None = None
+        if mode in ("dense", "hybrid"):
+            vector = self._query_vector(expanded, query_vector)
+            dense_scores = self._dense_top(vector, depth)
+        if mode in ("bm25", "hybrid"):
+            lexical_all = self._bm25_scores(query)
+        lexical_scores = _top_positive(lexical_all, depth) if lexical_all is not None else {}
+
+        if mode == "dense":
+            ranked = top(dense_scores, k)
+        elif mode == "bm25":
+            ranked = top(lexical_scores, k)
+        else:
+            ranked = top(self._fuse(dense_scores, lexical_scores), k)
+
+        missing_dense = [d for d, _ in ranked if d not in dense_scores]
+        if vector is not None and missing_dense:
+            cosines = reconstruct(self.dense, np.asarray(missing_dense)) @ vector
+            dense_scores.update(zip(missing_dense, map(float, cosines), strict=True))
+        return [
+            SearchHit(
+                passage=self.passages[d],
+                score=float(score),
+                dense_score=dense_scores.get(d) if vector is not None else None,
+                bm25_score=float(lexical_all[d]) if lexical_all is not None else None,
+            )
+            for d, score in ranked
+        ]
+
+    def _bm25_scores(self, query: str) -> np.ndarray:
+        """BM25 of the query where an abbreviation and its long form count once, whichever matches.
+
+        Appending a long form to the query would add all its words to every document's score
+        (a query saying IGF1R would favour passages spelling out "insulin-like growth factor
+        receptor"); instead a document gets, per mention, the better of the two forms' scores.
+        """
+        scores = self.bm25.scores(query)
+        for mention in self.expander.mentions(query):
+            as_written = self.bm25.scores(mention.present)
+            alternative = np.max([self.bm25.scores(other) for other in mention.others], axis=0)
+            scores = scores + np.maximum(alternative - as_written, 0.0)
+        return scores
+
+    def _query_vector(self, expanded: str, given: np.ndarray | None) -> np.ndarray:
+        if given is not None:
+            vector = np.asarray(given, dtype=np.float32).reshape(-1)
+            if vector.shape[0] != self.dimension:
+                raise ReviewqaError(
+                    f"query vector has dimension {vector.shape[0]}, the index {self.dimension}"
+                )
+            return vector
+        return self.embed_queries([expanded])[0]
+
+    def _dense_top(self, vector: np.ndarray, depth: int) -> dict[int, float]:
+        scores, ids = search_dense(self.dense, vector[None, :], depth)
+        return {int(i): float(s) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0}
+
+    def _fuse(self, dense_scores: dict[int, float], lexical_scores: dict[int, float]) -> dict[int, float]:
+        if self.settings.fusion == "rrf":
+            rankings = [[d for d, _ in top(s, len(s))] for s in (dense_scores, lexical_scores)]
+            return reciprocal_rank_fusion(rankings, self.settings.rrf_k)
+        if self.settings.fusion == "weighted":
+            return weighted_fusion(dense_scores, lexical_scores, self.settings.dense_weight)
+        raise SearchModeError(f"unknown fusion {self.settings.fusion!r}: use rrf or weighted")
+
+
+def _top_positive(scores: np.ndarray, depth: int) -> dict[int, float]:
+    """The ``depth`` highest positive scores (BM25 gives 0 to documents sharing no query token)."""
+    positive = np.flatnonzero(scores > 0)
+    if len(positive) > depth:
+        positive = positive[np.argpartition(-scores[positive], depth - 1)[:depth]]
+    return {int(i): float(scores[i]) for i in positive}
+
+
+def _neighbour_map(passages: list[Passage]) -> dict[str, tuple[str | None, str | None]]:
+    by_document: dict[str, list[Passage]] = {}
+    for passage in passages:
+        by_document.setdefault(passage.document, []).append(passage)
+    neighbours: dict[str, tuple[str | None, str | None]] = {}
+    for document_passages in by_document.values():
+        ordered = sorted(document_passages, key=lambda p: (p.start, p.end))
+        for i, passage in enumerate(ordered):
+            previous = ordered[i - 1].passage_id if i > 0 else None
+            following = ordered[i + 1].passage_id if i + 1 < len(ordered) else None
+            neighbours[passage.passage_id] = (previous, following)
+    return neighbours
+
+
+# ---------------------------------------------------------------- loading
+
+
+def load_index(settings: Settings) -> SearchIndex:
+    """The index in ``index/current``; IndexNotReadyError (saying to run `reviewqa index`) if missing,
+    stale or corrupt."""
+    manifest = store.check_current(settings, checksums=True)
+    return open_index(store.current_dir(settings), settings, manifest)
+
+
+def open_index(directory: Path, settings: Settings, manifest: dict[str, Any] | None = None) -> SearchIndex:
+    """Load the artifacts of the index in ``directory`` (no staleness check: benchmarks use this)."""
+    manifest = manifest or store.read_manifest(directory)
+    try:
+        passages = _read_passages(directory / store.PASSAGES)
+        documents = json.loads((directory / store.DOCUMENTS).read_text(encoding="utf-8"))
+        abbreviations = json.loads((directory / store.ABBREVIATIONS).read_text(encoding="utf-8"))
+        dense = load_dense(directory / store.DENSE)
+        set_ef_search(dense, settings.hnsw_ef_search)
+        bm25 = Bm25Index.load(directory / store.BM25_DIR, DEFAULT_TOKENIZER)
+        sentence_vectors = np.load(directory / store.SENTENCE_VECTORS, allow_pickle=False)
+        sentence_rows = np.load(directory / store.SENTENCE_ROWS, allow_pickle=False)
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+        # faiss raises RuntimeError on a damaged file; json and numpy raise ValueError.
+        raise IndexNotReadyError(f"the index at {directory} is corrupt ({exc}). {store.RUN_INDEX}") from exc
+    _check_consistent(directory, manifest, passages, dense.ntotal, bm25.size)
+    encoder = Encoder(
+        settings.model_path, batch_size=settings.embed_batch_size, threads=settings.query_threads
+    )
+    return SearchIndex(
+        settings=settings,
+        manifest=manifest,
+        passages=passages,
+        documents={d["doc_id"]: d for d in documents if isinstance(d, dict) and "doc_id" in d},
+        bibliography=_bibliography(settings, passages),
+        abbreviations=abbreviations,
+        dense=dense,
+        bm25=bm25,
+        sentence_vectors=sentence_vectors,
+        sentence_rows=sentence_rows,
+        encoder=encoder,
+    )
+
+
+def _read_passages(path: Path) -> list[Passage]:
+    with path.open(encoding="utf-8") as fh:
+        return [Passage.from_dict(json.loads(line)) for line in fh if line.strip()]
+
+
+def _check_consistent(
+    directory: Path, manifest: dict[str, Any], passages: list[Passage], *sizes: int
+) -> None:
+    expected = manifest["counts"]["passages"]
+    if len(passages) != expected or any(size != expected for size in sizes):
+        raise IndexNotReadyError(
+            f"the index at {directory} is corrupt (its parts disagree on the number of passages). "
+            f"{store.RUN_INDEX}"
+        )
+
+
+def _bibliography(settings: Settings, passages: list[Passage]) -> dict[str, CitedWork]:
+    """The bibliography file, plus a bare entry for every cited key it lacks."""
+    from reviewqa.refs.bibliography import load_bibliography
+
+    works = load_bibliography(settings.references_path)
+    for passage in passages:
+        for key in passage.cited_works:
+            works.setdefault(key, CitedWork(key=key))
+    return works

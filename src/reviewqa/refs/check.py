@@ -1,0 +1,73 @@
+"""Compare the bibliography with the works the review actually cites."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+
+from reviewqa.errors import ReviewqaError
+from reviewqa.refs.bibliography import load_bibliography
+from reviewqa.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+CITED_WORKS_FILE = "cited_works.json"
+
+
+class CitedWorksMissingError(ReviewqaError):
+    """The corpus stage's list of cited works is absent or unreadable."""
+
+
+@dataclass
+class CheckReport:
+    cited: list[str]
+    missing_from_bibliography: list[str]  # cited in the text, no row
+    never_cited: list[str]  # a row, never cited
+
+    @property
+    def ok(self) -> bool:
+        return not self.missing_from_bibliography and not self.never_cited
+
+
+def load_cited_works(settings: Settings) -> list[str]:
+    """Keys the corpus stage found in the documents (`index/cited_works.json`)."""
+    path = settings.index_dir / CITED_WORKS_FILE
+    if not path.exists():
+        raise CitedWorksMissingError(
+            f"{path} not found: run `reviewqa ingest` first (or `refs check --ingest`)"
+        )
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise CitedWorksMissingError(f"{path} is unreadable ({exc}): run `reviewqa ingest` again") from exc
+    if isinstance(data, dict):  # tolerate {"cited_works": [...]} as well as a bare list
+        data = data.get("cited_works", data.get("keys", []))
+    keys = [item if isinstance(item, str) else item.get("key", "") for item in data]
+    return sorted({k for k in keys if k})
+
+
+def check_bibliography(settings: Settings, *, ingest_first: bool = False) -> CheckReport:
+    """Cited keys without a row and rows never cited; ingests first when the cited works are missing or stale
+    (ingesting reads text only, it is quick)."""
+    if ingest_first or _cited_works_outdated(settings):
+        from reviewqa.corpus import ingest
+
+        logger.info("ingesting the corpus to list its cited works")
+        ingest(settings)
+    cited = load_cited_works(settings)
+    rows = load_bibliography(settings.references_path)
+    return CheckReport(
+        cited=cited,
+        missing_from_bibliography=[k for k in cited if k not in rows],
+        never_cited=sorted(k for k in rows if k not in set(cited)),
+    )
+
+
+def _cited_works_outdated(settings: Settings) -> bool:
+    if not (settings.index_dir / CITED_WORKS_FILE).exists():
+        return True
+    from reviewqa.corpus import corpus_fingerprint, ingested_fingerprint
+
+    made_from = ingested_fingerprint(settings)
+    return made_from is not None and made_from != corpus_fingerprint(settings)

@@ -1,0 +1,274 @@
+"""Download openly available abstracts and full texts of cited works from Europe PMC.
+
+Polite by construction: one request at a time, at least ``fetch_delay_s`` apart, retries with exponential
+backoff on 429 and 5xx honouring Retry-After, and nothing overwritten unless asked.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import requests
+from rapidfuzz import fuzz
+
+from reviewqa import __version__ as reviewqa_version
+from reviewqa.errors import ReviewqaError
+from reviewqa.models import CitedWork
+from reviewqa.refs.bibliography import load_bibliography, slugify
+from reviewqa.refs.document_table import documents_toml_path, read_document_entries, update_document_entries
+from reviewqa.refs.files import atomic_write_text
+from reviewqa.refs.jats import jats_to_text, strip_markup
+from reviewqa.refs.match import SOURCES_FOLDER, normalise_doi, normalise_words, source_entry
+from reviewqa.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+USER_AGENT = f"reviewqa/{reviewqa_version} (literature QA; cited-source fetcher)"
+MAX_RETRY_AFTER_S = 300.0
+MAX_CONSECUTIVE_FAILURES = 3
+TITLE_AGREEMENT = 80.0  # a record whose title disagrees with the bibliography is another paper
+
+Outcome = Literal["full text", "abstract", "no abstract", "not found", "title mismatch", "skipped", "failed"]
+
+
+class FetchError(ReviewqaError):
+    """A request that failed after its retries, or a bad fetch request."""
+
+
+@dataclass
+class FetchOutcome:
+    key: str
+    outcome: Outcome
+    detail: str = ""
+    path: str = ""  # relative to corpus/documents/ when a file was written
+
+
+@dataclass
+class FetchReport:
+    outcomes: list[FetchOutcome] = field(default_factory=list)
+    without_identifier: list[str] = field(default_factory=list)
+    not_attempted: list[str] = field(default_factory=list)  # after repeated failures
+
+    def by_outcome(self) -> dict[str, list[FetchOutcome]]:
+        groups: dict[str, list[FetchOutcome]] = {}
+        for item in self.outcomes:
+            groups.setdefault(item.outcome, []).append(item)
+        return groups
+
+    @property
+    def failed(self) -> list[FetchOutcome]:
+        return [o for o in self.outcomes if o.outcome == "failed"]
+
+
+class PoliteClient:
+    """GETs JSON or text from one base URL, spaced and retried as the service asks."""
+
+    def __init__(self, settings: Settings, *, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.base_url = settings.fetch_base_url.rstrip("/")
+        self.delay_s = settings.fetch_delay_s
+        self.retries = settings.fetch_retries
+        self.backoff_s = settings.fetch_backoff_s
+        self.timeout_s = settings.fetch_timeout_s
+        self.sleep = sleep
+        self.session = requests.Session()
+        self.session.headers["User-Agent"] = USER_AGENT
+        self._last_request_at: float | None = None
+
+    def get(self, path: str, params: dict[str, str] | None = None) -> requests.Response | None:
+        """The response, or None for 404; raises FetchError when retries are exhausted or on other 4xx."""
+        url = f"{self.base_url}/{path.lstrip('/')}"
+        for attempt in range(self.retries + 1):
+            self._wait_turn()
+            try:
+                response = self.session.get(url, params=params, timeout=self.timeout_s)
+            except requests.RequestException as exc:
+                if attempt == self.retries:
+                    raise FetchError(f"{url}: {exc}") from exc
+                self._back_off(attempt, None, str(exc))
+                continue
+            if response.status_code == 404:
+                return None
+            if response.status_code == 429 or response.status_code >= 500:
+                if attempt == self.retries:
+                    raise FetchError(f"{url}: HTTP {response.status_code} after {self.retries} retries")
+                self._back_off(attempt, response.headers.get("Retry-After"), f"HTTP {response.status_code}")
+                continue
+            if response.status_code >= 400:
+                raise FetchError(f"{url}: HTTP {response.status_code}")
+            return response
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _wait_turn(self) -> None:
+        if self._last_request_at is not None:
+            remaining = self.delay_s - (time.monotonic() - self._last_request_at)
+            if remaining > 0:
+                self.sleep(remaining)
+        self._last_request_at = time.monotonic()
+
+    def _back_off(self, attempt: int, retry_after: str | None, reason: str) -> None:
+        wait = retry_after_seconds(retry_after)
+        if wait is None:
+            wait = self.backoff_s * 2**attempt
+        logger.info("%s; retrying in %.2f s (retry %d of %d)", reason, wait, attempt + 1, self.retries)
+        self.sleep(min(wait, MAX_RETRY_AFTER_S))
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date); None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def fetch_sources(
+    settings: Settings,
+    *,
+    force: bool = False,
+    keys: list[str] | None = None,
+    client: PoliteClient | None = None,
+) -> FetchReport:
+    """Fetch every row with a DOI or PMID (or only ``keys``), writing `sources/<slug>.txt` per found work."""
+    bibliography = load_bibliography(settings.references_path)
+    unknown = [k for k in keys or [] if k not in bibliography]
+    if unknown:
+        raise FetchError(f"not in {settings.references_path}: {', '.join(unknown)}")
+    works = [bibliography[k] for k in keys] if keys else list(bibliography.values())
+    read_document_entries(documents_toml_path(settings.documents_dir))  # fail early on a broken file
+    report = FetchReport()
+    own_client = client is None
+    client = client or PoliteClient(settings)
+    consecutive_failures = 0
+    try:
+        for position, work in enumerate(works):
+            if consecutive_failures >= MAX_CONSECUTIVE_FAILURES:
+                # The service (or the network) is down: stop instead of hammering it row after row.
+                report.not_attempted = [w.key for w in works[position:] if w.doi or w.pmid]
+                report.without_identifier += [w.key for w in works[position:] if not (w.doi or w.pmid)]
+                break
+            if not (work.doi or work.pmid):
+                report.without_identifier.append(work.key)
+                continue
+            outcome = _fetch_one(settings, client, work, force=force)
+            logger.info("%s: %s %s", work.key, outcome.outcome, outcome.detail)
+            report.outcomes.append(outcome)
+            consecutive_failures = consecutive_failures + 1 if outcome.outcome == "failed" else 0
+    finally:
+        if own_client:
+            client.close()
+    return report
+
+
+def _fetch_one(settings: Settings, client: PoliteClient, work: CitedWork, *, force: bool) -> FetchOutcome:
+    relative = f"{SOURCES_FOLDER}/{slugify(work.key)}.txt"
+    target = settings.documents_dir / relative
+    if not force:
+        reason = _reason_to_skip(settings, work.key, relative, target)
+        if reason:
+            return FetchOutcome(work.key, "skipped", reason)
+    try:
+        record = _search(client, work)
+        if record is None:
+            return FetchOutcome(work.key, "not found", _identifier_label(work))
+        if not _same_work(work, record):
+            return FetchOutcome(work.key, "title mismatch", f"Europe PMC has {record.get('title', '')!r}")
+        body = _full_text(client, record)
+    except FetchError as exc:
+        return FetchOutcome(work.key, "failed", str(exc))
+    abstract = strip_markup(record.get("abstractText") or "")
+    if not body and not abstract:
+        return FetchOutcome(work.key, "no abstract", "found, but neither abstract nor open full text")
+    atomic_write_text(target, render_source_text(work, record, abstract, body))
+    update_document_entries(documents_toml_path(settings.documents_dir), {relative: source_entry(work)})
+    outcome: Outcome = "full text" if body else "abstract"
+    return FetchOutcome(work.key, outcome, record.get("pmcid") or record.get("pmid") or "", relative)
+
+
+def _reason_to_skip(settings: Settings, key: str, relative: str, target: Path) -> str:
+    if target.exists():
+        return f"{relative} exists (use --force to replace it)"
+    entries = read_document_entries(documents_toml_path(settings.documents_dir))
+    others = [p for p, e in entries.items() if e.get("key") == key and (settings.documents_dir / p).exists()]
+    if others:
+        return f"already has a source document: {', '.join(sorted(others))} (use --force to fetch anyway)"
+    return ""
+
+
+def _identifier_label(work: CitedWork) -> str:
+    return f"DOI {work.doi}" if work.doi else f"PMID {work.pmid}"
+
+
+def _search(client: PoliteClient, work: CitedWork) -> dict[str, Any] | None:
+    """The Europe PMC core record for the work's DOI (else PMID); None when there is none."""
+    query = f'DOI:"{work.doi}"' if work.doi else f"EXT_ID:{work.pmid} AND SRC:MED"
+    response = client.get("search", {"query": query, "resultType": "core", "format": "json"})
+    if response is None:
+        return None
+    try:
+        results = response.json().get("resultList", {}).get("result", [])
+    except (ValueError, AttributeError) as exc:
+        raise FetchError(f"search for {work.key}: the response is not the expected JSON") from exc
+    for record in results:
+        if (work.doi and normalise_doi(record.get("doi", "")) == normalise_doi(work.doi)) or (
+            work.pmid and str(record.get("pmid", "")) == work.pmid
+        ):
+            return record
+    return None
+
+
+def _same_work(work: CitedWork, record: dict[str, Any]) -> bool:
+    """Guards against a wrong identifier in the bibliography: the titles must broadly agree."""
+    if not work.title or not record.get("title"):
+        return True
+    ours, theirs = normalise_words(work.title), normalise_words(strip_markup(record["title"]))
+    return fuzz.token_set_ratio(ours, theirs) >= TITLE_AGREEMENT
+
+
+def _full_text(client: PoliteClient, record: dict[str, Any]) -> str:
+    """The body of the open-access full text as plain text; empty when not open access or not available."""
+    pmcid = record.get("pmcid")
+    if record.get("isOpenAccess") != "Y" or not pmcid:
+        return ""
+    response = client.get(f"{pmcid}/fullTextXML")
+    if response is None:
+        return ""
+    return jats_to_text(response.content)
+
+
+def render_source_text(work: CitedWork, record: dict[str, Any], abstract: str, body: str) -> str:
+    """The text file the corpus stage reads: title, a short provenance block, abstract, then the body."""
+    title = strip_markup(record.get("title") or work.title or work.key)
+    provenance = [
+        record.get("authorString") or work.authors,
+        " ".join(
+            part
+            for part in (record.get("journalTitle", ""), str(record.get("pubYear") or work.year or ""))
+            if part
+        ),
+        f"DOI: {record.get('doi') or work.doi}" if (record.get("doi") or work.doi) else "",
+        f"Retrieved from Europe PMC ({record.get('pmcid') or record.get('pmid') or record.get('id', '')}).",
+    ]
+    parts = [title, "\n".join(line for line in provenance if line)]
+    if abstract:
+        parts += ["Abstract", abstract]
+    if body:
+        parts.append(body)
+    return "\n\n".join(parts).strip() + "\n"

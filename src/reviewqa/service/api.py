@@ -1,0 +1,124 @@
+"""The JSON API, version 1: ask, search, passages, documents, health and the OpenAPI description."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from reviewqa.service.errors import ApiError
+from reviewqa.service.openapi import build_spec
+from reviewqa.service.state import AnswerCache, ServiceState
+from reviewqa.service.validation import json_body, parse_ask, parse_search
+from reviewqa.service.views import documents_view, hit_view, passage_detail
+
+logger = logging.getLogger(__name__)
+
+api = Blueprint("api_v1", __name__, url_prefix="/api/v1")
+
+
+def service_state() -> ServiceState:
+    return current_app.extensions["reviewqa"]
+
+
+@api.post("/ask")
+def ask() -> Response:
+    from reviewqa.answer import answer
+
+    state = service_state()
+    ask_request = parse_ask(json_body(request), state.settings.top_k)
+    index = state.index.get()
+    key = AnswerCache.key(ask_request.question, ask_request.top_k, ask_request.history)
+    result = state.answers.get(key)
+    cache_status = "hit"
+    if result is None:
+        cache_status = "miss"
+        result = answer(
+            ask_request.question,
+            state.settings,
+            index,
+            top_k=ask_request.top_k,
+            history=ask_request.history or None,
+        ).to_dict()
+        state.answers.put(key, result)
+    response = jsonify(result)
+    response.headers["X-Answer-Cache"] = cache_status
+    return response
+
+
+@api.get("/search")
+def search() -> Response:
+    state = service_state()
+    search_request = parse_search(request.args.to_dict(), state.settings.search_mode)
+    hits = state.index.get().search(search_request.query, k=search_request.k, mode=search_request.mode)
+    return jsonify(
+        {
+            "query": search_request.query,
+            "k": search_request.k,
+            "mode": search_request.mode,
+            "results": [hit_view(hit) for hit in hits],
+        }
+    )
+
+
+@api.get("/passages/<path:passage_id>")
+def passage(passage_id: str) -> Response:
+    index = service_state().index.get()
+    found = index.passage_by_id.get(passage_id)
+    if found is None:
+        raise ApiError(404, "passage_not_found", f"no passage with id {passage_id!r}")
+    return jsonify(passage_detail(index, found))
+
+
+@api.get("/documents")
+def documents() -> Response:
+    return jsonify({"documents": documents_view(service_state().index.get())})
+
+
+@api.get("/health")
+def health() -> tuple[Response, int]:
+    body = health_report(service_state())
+    return jsonify(body), 200 if body["ready"] else 503
+
+
+def health_report(state: ServiceState) -> dict[str, Any]:
+    """Ready when the index on disk is current and the app has it loaded (the same build)."""
+    from reviewqa.errors import IndexNotReadyError
+    from reviewqa.index import index_status
+
+    status = index_status(state.settings)
+    ready, reason, manifest = status.ready, status.reason, status.manifest
+    if ready:
+        try:
+            loaded = state.index.get()
+        except IndexNotReadyError as exc:
+            ready, reason = False, str(exc)
+        else:
+            if manifest is not None and loaded.manifest != manifest:
+                ready, reason = (
+                    False,
+                    "the index was rebuilt after the service loaded it; restart the service",
+                )
+            manifest = loaded.manifest
+    return {
+        "status": "ready" if ready else "not_ready",
+        "ready": ready,
+        "reason": reason or ("ok" if ready else "not ready"),
+        "manifest": public_manifest(manifest),
+    }
+
+
+def public_manifest(manifest: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The manifest without file listings and local paths, which are no business of HTTP clients."""
+    if manifest is None:
+        return None
+    public = {key: value for key, value in manifest.items() if key != "files"}
+    if isinstance(public.get("model"), dict):
+        public["model"] = {key: value for key, value in public["model"].items() if key != "path"}
+    return public
+
+
+@api.get("/openapi.json")
+def openapi() -> Response:
+    return jsonify(build_spec(service_state().settings))

@@ -1,0 +1,326 @@
+"""The OpenAPI 3.1 description of the JSON API, built from the same limits the handlers enforce."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reviewqa import __version__
+from reviewqa.service.validation import MAX_HISTORY_TURNS, MAX_QUERY_CHARS, MAX_TOP_K, MIN_TOP_K, SEARCH_MODES
+from reviewqa.settings import Settings
+
+Schema = dict[str, Any]
+
+NULLABLE_INT: Schema = {"type": ["integer", "null"]}
+NULLABLE_STR: Schema = {"type": ["string", "null"]}
+# A string with at least one non-blank character (patterns are unanchored in JSON Schema).
+NON_BLANK: Schema = {"type": "string", "minLength": 1, "pattern": r"\S"}
+
+
+def _ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _obj(properties: dict[str, Schema], required: list[str] | None = None) -> Schema:
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties) if required is None else required,
+    }
+
+
+def _schemas(settings: Settings) -> dict[str, Schema]:
+    top_k: Schema = {"type": "integer", "minimum": MIN_TOP_K, "maximum": MAX_TOP_K}
+    return {
+        "Error": _obj(
+            {"error": _obj({"code": {"type": "string"}, "message": {"type": "string"}})},
+        ),
+        "Turn": _obj({"question": {"type": "string"}, "answer": {"type": "string"}}),
+        "AskRequest": {
+            **_obj(
+                {
+                    "question": {
+                        **NON_BLANK,
+                        "description": f"At most {settings.max_question_tokens} tokens.",
+                    },
+                    "top_k": {**top_k, "default": settings.top_k},
+                    "history": {
+                        "type": "array",
+                        "items": _ref("Turn"),
+                        "maxItems": MAX_HISTORY_TURNS,
+                        "description": "Earlier turns, oldest first; a follow-up question can lean on them.",
+                    },
+                },
+                required=["question"],
+            ),
+        },
+        "SourceSupport": _obj(
+            {"passage_id": {"type": "string"}, "quote": {"type": "string"}, "score": {"type": "number"}}
+        ),
+        "CitedWorkRef": _obj(
+            {
+                "key": {"type": "string"},
+                "doi": NULLABLE_STR,
+                "pmid": NULLABLE_STR,
+                "title": NULLABLE_STR,
+                "url": NULLABLE_STR,
+                "support": {"oneOf": [_ref("SourceSupport"), {"type": "null"}]},
+            }
+        ),
+        "Citation": _obj(
+            {
+                "marker": {"type": "integer"},
+                "passage_id": {"type": "string"},
+                "document": {"type": "string"},
+                "title": {"type": "string"},
+                "section": {"type": "string"},
+                "page": NULLABLE_INT,
+                "quote": {"type": "string"},
+                "cited_works": {"type": "array", "items": _ref("CitedWorkRef")},
+                "document_kind": {"type": "string", "enum": ["review", "source"]},
+            }
+        ),
+        "RetrievedPassage": _obj(
+            {
+                "passage_id": {"type": "string"},
+                "document": {"type": "string"},
+                "section": {"type": "string"},
+                "page": NULLABLE_INT,
+                "text": {"type": "string"},
+                "score": {"type": "number"},
+                "cited_works": {"type": "array", "items": {"type": "string"}},
+            }
+        ),
+        "Answer": _obj(
+            {
+                "question": {"type": "string"},
+                "answer": {"type": "string", "description": "Sentences with inline [n] citation markers."},
+                "abstained": {"type": "boolean"},
+                "confidence": {"type": "number"},
+                "citations": {"type": "array", "items": _ref("Citation")},
+                "passages": {"type": "array", "items": _ref("RetrievedPassage")},
+                "timings_ms": {"type": "object", "additionalProperties": {"type": "number"}},
+            }
+        ),
+        "SearchHit": _obj(
+            {
+                "passage_id": {"type": "string"},
+                "document": {"type": "string"},
+                "section": {"type": "string"},
+                "page": NULLABLE_INT,
+                "text": {"type": "string"},
+                "cited_works": {"type": "array", "items": {"type": "string"}},
+                "score": {"type": "number"},
+                "dense_score": {"type": ["number", "null"]},
+                "bm25_score": {"type": ["number", "null"]},
+            }
+        ),
+        "SearchResults": _obj(
+            {
+                "query": {"type": "string"},
+                "k": {"type": "integer"},
+                "mode": {"type": "string", "enum": list(SEARCH_MODES)},
+                "results": {"type": "array", "items": _ref("SearchHit")},
+            }
+        ),
+        "Link": _obj({"label": {"type": "string"}, "url": {"type": "string"}}),
+        "CitedWork": _obj(
+            {
+                "key": {"type": "string"},
+                "authors": {"type": "string"},
+                "year": NULLABLE_INT,
+                "title": {"type": "string"},
+                "journal": {"type": "string"},
+                "doi": {"type": "string"},
+                "pmid": {"type": "string"},
+                "url": {"type": "string"},
+                "links": {"type": "array", "items": _ref("Link")},
+            }
+        ),
+        "Document": _obj(
+            {
+                "doc_id": {"type": "string"},
+                "path": {"type": "string"},
+                "title": {"type": "string"},
+                "authors": {"type": "string"},
+                "year": NULLABLE_INT,
+                "kind": {"type": "string", "enum": ["review", "source"]},
+                "key": NULLABLE_STR,
+                "passage_count": {"type": "integer", "minimum": 0},
+            }
+        ),
+        "DocumentList": _obj({"documents": {"type": "array", "items": _ref("Document")}}),
+        "Sentence": _obj(
+            {
+                "start": {"type": "integer"},
+                "end": {"type": "integer"},
+                "text": {"type": "string"},
+                "cited_works": {"type": "array", "items": {"type": "string"}},
+            }
+        ),
+        "PassageDetail": _obj(
+            {
+                "passage_id": {"type": "string"},
+                "document": {"type": "string"},
+                "section": {"type": "string"},
+                "section_path": {"type": "array", "items": {"type": "string"}},
+                "page": NULLABLE_INT,
+                "start": {"type": "integer"},
+                "end": {"type": "integer"},
+                "text": {"type": "string"},
+                "sentences": {"type": "array", "items": _ref("Sentence")},
+                "document_info": _ref("Document"),
+                "neighbours": _obj({"previous": NULLABLE_STR, "next": NULLABLE_STR}),
+                "cited_works": {"type": "array", "items": _ref("CitedWork")},
+            }
+        ),
+        "Health": _obj(
+            {
+                "status": {"type": "string", "enum": ["ready", "not_ready"]},
+                "ready": {"type": "boolean"},
+                "reason": {"type": "string"},
+                "manifest": {"type": ["object", "null"]},
+            }
+        ),
+    }
+
+
+REQUEST_ID_HEADER: Schema = {
+    "X-Request-ID": {
+        "description": "The request's id: the client's own if it sent a plain one, else a new one.",
+        "required": True,
+        "schema": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"},
+    }
+}
+ANSWER_CACHE_HEADER: Schema = {
+    "X-Answer-Cache": {
+        "description": "hit when the answer came from the worker's answer cache",
+        "required": True,
+        "schema": {"type": "string", "enum": ["hit", "miss"]},
+    }
+}
+
+
+def _json(schema: str, description: str, headers: Schema | None = None) -> Schema:
+    return {
+        "description": description,
+        "headers": {**REQUEST_ID_HEADER, **(headers or {})},
+        "content": {"application/json": {"schema": _ref(schema)}},
+    }
+
+
+def _errors(*statuses: int) -> dict[str, Schema]:
+    descriptions = {
+        400: "Invalid input",
+        404: "Not found",
+        413: "Request body too large",
+        415: "Request body is not application/json",
+        503: "The index is not ready (run `reviewqa index`)",
+    }
+    return {str(status): _json("Error", descriptions[status]) for status in statuses}
+
+
+def _query(name: str, schema: Schema, description: str, required: bool = False) -> Schema:
+    return {"name": name, "in": "query", "required": required, "schema": schema, "description": description}
+
+
+def _paths(settings: Settings) -> dict[str, Schema]:
+    return {
+        "/ask": {
+            "post": {
+                "operationId": "ask",
+                "summary": "Answer a question from the documents, with citations",
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("AskRequest")}},
+                },
+                "responses": {
+                    "200": _json("Answer", "The answer (or an abstention)", ANSWER_CACHE_HEADER),
+                    **_errors(400, 413, 415, 503),
+                },
+            }
+        },
+        "/search": {
+            "get": {
+                "operationId": "search",
+                "summary": "Rank passages for a query",
+                "parameters": [
+                    _query("q", {**NON_BLANK, "maxLength": MAX_QUERY_CHARS}, "The query", required=True),
+                    _query(
+                        "k",
+                        {"type": "integer", "minimum": MIN_TOP_K, "maximum": MAX_TOP_K, "default": 10},
+                        "How many passages",
+                    ),
+                    _query(
+                        "mode",
+                        {"type": "string", "enum": list(SEARCH_MODES), "default": settings.search_mode},
+                        "Dense vectors, BM25 or both fused",
+                    ),
+                ],
+                "responses": {"200": _json("SearchResults", "Ranked passages"), **_errors(400, 503)},
+            }
+        },
+        "/passages/{passage_id}": {
+            "get": {
+                "operationId": "getPassage",
+                "summary": "One passage with its document, neighbours and cited works",
+                "parameters": [
+                    {
+                        "name": "passage_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string"},
+                        "description": 'E.g. "igf1r-review:3"; may contain "/".',
+                    }
+                ],
+                "responses": {"200": _json("PassageDetail", "The passage"), **_errors(404, 503)},
+            }
+        },
+        "/documents": {
+            "get": {
+                "operationId": "listDocuments",
+                "summary": "The indexed documents with their metadata and passage counts",
+                "responses": {"200": _json("DocumentList", "The documents"), **_errors(503)},
+            }
+        },
+        "/health": {
+            "get": {
+                "operationId": "health",
+                "summary": "Whether the service can answer, with the index manifest",
+                "responses": {
+                    "200": _json("Health", "Ready"),
+                    "503": _json("Health", "Not ready: the index is missing, stale or corrupt"),
+                },
+            }
+        },
+        "/openapi.json": {
+            "get": {
+                "operationId": "openapi",
+                "summary": "This description",
+                "responses": {
+                    "200": {
+                        "description": "OpenAPI 3.1",
+                        "headers": REQUEST_ID_HEADER,
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    }
+                },
+            }
+        },
+    }
+
+
+def build_spec(settings: Settings) -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "reviewqa",
+            "version": __version__,
+            "description": (
+                "Literature-grounded question answering over a review article and the papers it cites. "
+                'Every error is JSON: {"error": {"code": ..., "message": ...}}; every response carries an '
+                "X-Request-ID header."
+            ),
+        },
+        "servers": [{"url": "/api/v1"}],
+        "paths": _paths(settings),
+        "components": {"schemas": _schemas(settings)},
+    }

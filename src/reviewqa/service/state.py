@@ -1,0 +1,105 @@
+"""What the app holds between requests: the settings, the loaded index and a cache of answers."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from reviewqa.errors import IndexNotReadyError
+from reviewqa.settings import Settings
+
+if TYPE_CHECKING:
+    from reviewqa.index import SearchIndex
+
+logger = logging.getLogger(__name__)
+
+# A missing index is looked for again at most this often, so a burst of requests does not hammer the disk.
+INDEX_RETRY_INTERVAL_S = 5.0
+
+
+class IndexHolder:
+    """The loaded index, or the reason there is none; loads it on demand once it has been built."""
+
+    def __init__(self, settings: Settings, index: SearchIndex | None = None) -> None:
+        self._settings = settings
+        self._index = index
+        self._lock = threading.Lock()
+        self._last_attempt = -math.inf
+        self._last_error = "the index has not been loaded yet; run `reviewqa index`"
+
+    @property
+    def loaded(self) -> SearchIndex | None:
+        return self._index
+
+    def get(self) -> SearchIndex:
+        """The index; raises IndexNotReadyError (with the reason) while it cannot be loaded."""
+        index = self._index
+        if index is not None:
+            return index
+        with self._lock:
+            if self._index is None and time.monotonic() - self._last_attempt >= INDEX_RETRY_INTERVAL_S:
+                self._try_load()
+            if self._index is None:
+                raise IndexNotReadyError(self._last_error)
+            return self._index
+
+    def _try_load(self) -> None:
+        from reviewqa.index import load_index
+
+        self._last_attempt = time.monotonic()
+        try:
+            self._index = load_index(self._settings)
+            logger.info("index loaded: %d passages", len(self._index.passages))
+        except IndexNotReadyError as exc:
+            self._last_error = str(exc)
+            logger.warning("index not ready: %s", exc)
+
+
+CacheKey = tuple[str, int, str]
+
+
+class AnswerCache:
+    """A bounded LRU of answer dicts: one loaded index gives the same answer to the same question."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = max(0, capacity)
+        self._entries: OrderedDict[CacheKey, dict[str, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(question: str, top_k: int, history: list[dict[str, str]]) -> CacheKey:
+        return (question, top_k, json.dumps(history, sort_keys=True))
+
+    def get(self, key: CacheKey) -> dict[str, Any] | None:
+        if not self.capacity:
+            return None
+        with self._lock:
+            value = self._entries.get(key)
+            if value is not None:
+                self._entries.move_to_end(key)
+            return value
+
+    def put(self, key: CacheKey, value: dict[str, Any]) -> None:
+        if not self.capacity:
+            return
+        with self._lock:
+            self._entries[key] = value
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.capacity:
+                self._entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+@dataclass
+class ServiceState:
+    settings: Settings
+    index: IndexHolder
+    answers: AnswerCache = field(default_factory=lambda: AnswerCache(0))

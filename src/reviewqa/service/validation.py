@@ -1,0 +1,121 @@
+"""Checks on what clients send; each problem becomes an ApiError with status 400 (or 415)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Request
+
+from reviewqa.service.errors import ApiError
+
+MIN_TOP_K = 1
+MAX_TOP_K = 50
+MAX_HISTORY_TURNS = 20
+MAX_QUERY_CHARS = 1000
+SEARCH_MODES = ("hybrid", "dense", "bm25")
+
+
+@dataclass(frozen=True)
+class AskRequest:
+    question: str
+    top_k: int
+    history: list[dict[str, str]]
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    query: str
+    k: int
+    mode: str
+
+
+def json_body(request: Request) -> dict[str, Any]:
+    """The request's JSON object; 415 when it is not declared JSON, 400 when it does not parse."""
+    if not request.is_json:
+        raise ApiError(415, "unsupported_media_type", "send the request body as application/json")
+    raw = request.get_data(cache=False)  # raises 413 above MAX_CONTENT_LENGTH
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ApiError(400, "invalid_json", f"the request body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_json", "the request body must be a JSON object")
+    return body
+
+
+def parse_ask(body: dict[str, Any], default_top_k: int) -> AskRequest:
+    if "question" not in body:
+        raise ApiError(400, "invalid_question", "the field 'question' is required")
+    question = body["question"]
+    if not isinstance(question, str):
+        raise ApiError(400, "invalid_question", "'question' must be a string")
+    if not is_valid_text(question):
+        raise ApiError(400, "invalid_question", "'question' must be valid Unicode text (no lone surrogates)")
+    top_k = body.get("top_k", default_top_k)
+    return AskRequest(question=question, top_k=_check_top_k(top_k, "top_k"), history=_parse_history(body))
+
+
+def _check_top_k(value: object, name: str) -> int:
+    # JSON has one number type: 5.0 is the integer 5 (as in JSON Schema). `true` is not a count, though
+    # bool is an int subclass in Python.
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not MIN_TOP_K <= value <= MAX_TOP_K:
+        raise ApiError(400, f"invalid_{name}", f"'{name}' must be an integer from {MIN_TOP_K} to {MAX_TOP_K}")
+    return value
+
+
+def _parse_history(body: dict[str, Any]) -> list[dict[str, str]]:
+    history = body.get("history")
+    if history is None:
+        return []
+    if not isinstance(history, list) or len(history) > MAX_HISTORY_TURNS:
+        raise ApiError(
+            400, "invalid_history", f"'history' must be a list of at most {MAX_HISTORY_TURNS} turns"
+        )
+    turns: list[dict[str, str]] = []
+    for turn in history:
+        if (
+            not isinstance(turn, dict)
+            or not isinstance(turn.get("question"), str)
+            or not isinstance(turn.get("answer"), str)
+        ):
+            raise ApiError(
+                400,
+                "invalid_history",
+                "each 'history' turn must be an object with string 'question' and 'answer'",
+            )
+        if not (is_valid_text(turn["question"]) and is_valid_text(turn["answer"])):
+            raise ApiError(
+                400, "invalid_history", "'history' must be valid Unicode text (no lone surrogates)"
+            )
+        turns.append({"question": turn["question"], "answer": turn["answer"]})
+    return turns
+
+
+def is_valid_text(text: str) -> bool:
+    """False for strings JSON can carry but Unicode cannot encode: lone surrogates such as "\\ud800"."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def parse_search(args: dict[str, str], default_mode: str = "hybrid") -> SearchRequest:
+    query = args.get("q", "")
+    if not query.strip():
+        raise ApiError(400, "invalid_query", "the parameter 'q' is required and must not be blank")
+    if len(query) > MAX_QUERY_CHARS:
+        raise ApiError(400, "invalid_query", f"'q' must be at most {MAX_QUERY_CHARS} characters")
+    raw_k = args.get("k", "10")
+    try:
+        k = int(raw_k)
+    except ValueError:
+        raise ApiError(400, "invalid_k", f"'k' must be an integer from {MIN_TOP_K} to {MAX_TOP_K}") from None
+    mode = args.get("mode", default_mode)
+    if mode not in SEARCH_MODES:
+        raise ApiError(400, "invalid_mode", f"'mode' must be one of {', '.join(SEARCH_MODES)}")
+    return SearchRequest(query=query, k=_check_top_k(k, "k"), mode=mode)

@@ -1,0 +1,201 @@
+"""PDF documents (built at test time with fpdf2), unreadable and empty files, pluggable readers."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import REVIEW_PATH, make_settings
+from fpdf import FPDF
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+
+from reviewqa.corpus import READERS, ingest, load_clean_text, load_documents, load_passages
+from reviewqa.corpus import cli as corpus_cli
+from reviewqa.corpus.readers import read_text_file
+from reviewqa.errors import CorpusError
+from reviewqa.settings import Settings
+
+PAGE_ONE = [
+    "Results",
+    "",
+    "Tumors with the top quartile of insulin receptor expression had the poorest progression-",
+    "free survival when the antibody was given (Gradishar et al.",
+    "2016). The cus-",
+    "tomer care team recorded every treat-",
+    "ment given.",
+    "",
+    "1",
+]
+PAGE_TWO = [
+    "Discussion",
+    "",
+    "A second trial on this page found the same progression in patients who were",
+    "free of disease at first (Smith & Jones 2019).",
+    "",
+    "2",
+]
+
+
+def write_pdf(path: Path, pages: list[list[str]]) -> None:
+    pdf = FPDF()
+    pdf.set_font("Helvetica", size=11)
+    for lines in pages:
+        pdf.add_page()
+        for line in lines:
+            pdf.cell(0, 6, line, new_x="LMARGIN", new_y="NEXT")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pdf.output(str(path))
+
+
+@pytest.fixture
+def pdf_project(tmp_path: Path) -> Settings:
+    settings = make_settings(tmp_path)
+    write_pdf(settings.documents_dir / "sources" / "gradishar-2016.pdf", [PAGE_ONE, PAGE_TWO])
+    shutil.copy(REVIEW_PATH, settings.documents_dir / REVIEW_PATH.name)
+    (settings.corpus_dir / "documents.toml").write_text(
+        '[documents."sources/gradishar-2016.pdf"]\nkey = "Gradishar et al. 2016"\ntitle = "A trial"\n',
+        encoding="utf-8",
+    )
+    return settings
+
+
+def test_pdf_text_pages_and_citations_are_recovered(pdf_project: Settings) -> None:
+    result = ingest(pdf_project)
+    documents = {d["doc_id"]: d for d in load_documents(pdf_project)}
+    source = documents["sources/gradishar-2016"]
+    assert (source["kind"], source["key"], source["title"], source["pages"]) == (
+        "source", "Gradishar et al. 2016", "A trial", 2,
+    )  # fmt: skip
+    assert documents["igf1r-review"]["kind"] == "review"
+
+    text = load_clean_text(pdf_project, "sources/gradishar-2016")
+    assert (
+        "the poorest progression-free survival when the antibody was given (Gradishar et al. 2016)." in text
+    )
+    assert "The customer care team recorded every treatment given." in text
+    assert text.startswith("Results\n\n") and "\n\nDiscussion\n\n" in text
+    assert "\n1\n" not in text and not text.endswith("2")  # page numbers are not text
+
+    passages = [p for p in load_passages(pdf_project) if p.document == "sources/gradishar-2016"]
+    assert [(p.section, p.page) for p in passages] == [(["Results"], 1), (["Discussion"], 2)]
+    assert passages[0].cited_works == ["Gradishar et al. 2016"]
+    assert passages[1].cited_works == ["Smith & Jones 2019"]
+    for passage in passages:
+        assert text[passage.start : passage.end] == passage.text
+    # cited_works.json lists what the review cites; a source's own references stay on its passages.
+    assert "Smith & Jones 2019" not in result.cited_works
+    assert result.pages == 2
+
+
+def test_corrupt_pdf_and_empty_files_are_skipped_with_warnings(
+    pdf_project: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    documents = pdf_project.documents_dir
+    (documents / "sources" / "broken.pdf").write_bytes(b"%PDF-1.4\n1 0 obj << /Type /Catalog >>\ngarbage")
+    (documents / "sources" / "truncated.pdf").write_bytes(
+        (documents / "sources" / "gradishar-2016.pdf").read_bytes()[:300]
+    )
+    (documents / "empty.txt").write_text("", encoding="utf-8")
+    (documents / "blank.txt").write_text(" \n\n\u00a0\n", encoding="utf-8")
+    write_pdf(documents / "sources" / "no-text.pdf", [[""]])
+
+    with caplog.at_level(logging.WARNING, logger="reviewqa.corpus"):
+        result = CliRunner().invoke(corpus_cli.ingest, [], obj=pdf_project)
+    assert result.exit_code == 0, result.output
+    skipped = {"sources/broken.pdf", "sources/truncated.pdf", "empty.txt", "blank.txt", "sources/no-text.pdf"}
+    for name in skipped:
+        assert f"warning: skipped {name}:" in result.output
+        assert any(name in record.getMessage() for record in caplog.records)
+    assert "cannot read PDF" in result.output and "empty document" in result.output
+    ingested = {d["path"] for d in load_documents(pdf_project)}
+    assert ingested == {"igf1r-review.txt", "sources/gradishar-2016.pdf"}
+    assert "ingested 2 documents" in result.output
+
+
+def test_nothing_readable_is_a_clear_error(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    settings.documents_dir.mkdir(parents=True)
+    (settings.documents_dir / "broken.pdf").write_bytes(b"not a pdf at all")
+    with pytest.raises(CorpusError, match="none of the 1 files"):
+        ingest(settings)
+    result = CliRunner().invoke(corpus_cli.ingest, [], obj=make_settings(tmp_path / "missing"))
+    assert result.exit_code != 0
+    assert isinstance(result.exception, CorpusError) and "does not exist" in str(result.exception)
+
+
+def test_bad_documents_toml_is_a_clear_error(pdf_project: Settings) -> None:
+    toml_path = pdf_project.corpus_dir / "documents.toml"
+    toml_path.write_text('[documents."igf1r-review.txt"]\nkind = "novel"\n', encoding="utf-8")
+    with pytest.raises(CorpusError, match="kind must be one of"):
+        ingest(pdf_project)
+    toml_path.write_text("[documents\n", encoding="utf-8")
+    with pytest.raises(CorpusError, match="not valid TOML"):
+        ingest(pdf_project)
+
+
+def test_readers_are_pluggable(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    settings.documents_dir.mkdir(parents=True)
+    (settings.documents_dir / "notes.md").write_text(
+        "Notes\n\nA note on IGF1R (Pollak 2008).\n", encoding="utf-8"
+    )
+    (settings.documents_dir / "other.txt").write_text("A plain text file about INSR.\n", encoding="utf-8")
+    assert [d["path"] for d in ingest(settings).documents] == ["other.txt"]
+    result = ingest(settings, readers={**READERS, ".md": read_text_file})
+    assert [d["path"] for d in result.documents] == ["notes.md", "other.txt"]
+    assert result.cited_works == ["Pollak 2008"]
+    assert json.loads((settings.index_dir / "cited_works.json").read_text(encoding="utf-8")) == [
+        "Pollak 2008"
+    ]
+    assert not (settings.index_dir / "clean" / "ghost.txt").exists()
+
+
+def test_running_heads_and_page_numbers_are_dropped_and_sentences_rejoined(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    pages = [
+        ["J Mol Endocrinol 61:T61", "Introduction", "", "Insulin-like growth factors act through the recep-"],
+        ["J Mol Endocrinol 61:T62", "tor on many cells, and their levels fall", "with age.", "Page 2 of 3"],
+        ["J Mol Endocrinol 61:T63", "Summary", "", "The receptor is a target.", "Page 3 of 3"],
+    ]
+    write_pdf(settings.documents_dir / "paper.pdf", pages)
+    ingest(settings)
+    text = load_clean_text(settings, "paper")
+    assert text == (
+        "Introduction\n\nInsulin-like growth factors act through the receptor on many cells, and their "
+        "levels fall with age.\n\nSummary\n\nThe receptor is a target."
+    )
+    [first, second] = load_passages(settings)
+    assert (first.section, first.page, second.section, second.page) == (["Introduction"], 1, ["Summary"], 3)
+    [document] = load_documents(settings)
+    assert document["pages"] == 3
+
+
+@hypothesis_settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    changes=st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 255)), max_size=8),
+    keep=st.floats(0.05, 1.0),
+)
+def test_damaged_pdfs_never_stop_ingestion(
+    tmp_path_factory: pytest.TempPathFactory, changes: list[tuple[int, int]], keep: float
+) -> None:
+    settings = make_settings(tmp_path_factory.mktemp("damaged"))
+    write_pdf(settings.documents_dir / "damaged.pdf", [PAGE_ONE, PAGE_TWO])
+    (settings.documents_dir / "good.txt").write_text("A note about IGF1R (Pollak 2008).\n", encoding="utf-8")
+    data = bytearray((settings.documents_dir / "damaged.pdf").read_bytes())
+    for position, value in changes:  # flip bytes, then cut the file short
+        data[position % len(data)] = value
+    (settings.documents_dir / "damaged.pdf").write_bytes(bytes(data[: max(1, int(len(data) * keep))]))
+    result = ingest(settings)
+    assert "good.txt" in {d["path"] for d in result.documents}
+    assert {d["path"] for d in result.documents} | {s.path for s in result.skipped} == {
+        "good.txt",
+        "damaged.pdf",
+    }

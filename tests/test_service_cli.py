@@ -1,0 +1,119 @@
+"""`reviewqa serve`: gunicorn with the app preloaded, starting without an index, refusing a corrupt one."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import requests
+from click.testing import CliRunner
+from conftest import make_settings
+from service_support import free_port, write_hostile_corpus
+
+from reviewqa.cli import main
+from reviewqa.settings import Settings
+
+pytestmark = pytest.mark.slow
+
+STARTUP_TIMEOUT_S = 180
+REVIEWQA_SCRIPT = Path(sys.executable).parent / "reviewqa"
+
+
+def write_config(settings: Settings, path: Path) -> Path:
+    lines = [f'{name} = "{getattr(settings, name)}"' for name in ("corpus_dir", "index_dir", "eval_dir")]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def built_project(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    from reviewqa.index import build_index
+
+    settings = make_settings(tmp_path_factory.mktemp("serve-project"))
+    write_hostile_corpus(settings)
+    build_index(settings)
+    return settings
+
+
+@contextmanager
+def running_server(config: Path, port: int, *extra: str) -> Iterator[tuple[str, subprocess.Popen]]:
+    command = [str(REVIEWQA_SCRIPT), "--config", str(config), "serve", "--port", str(port), *extra]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while time.monotonic() < deadline:
+            assert process.poll() is None, f"server exited early: {process.stdout.read()}"
+            try:
+                requests.get(base + "/api/v1/health", timeout=10)
+                break
+            except (requests.ConnectionError, requests.Timeout):
+                time.sleep(0.5)
+        else:
+            pytest.fail("the server did not start in time")
+        yield base, process
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def test_serve_runs_gunicorn_with_the_index_loaded(built_project: Settings, tmp_path: Path) -> None:
+    config = write_config(built_project, tmp_path / "reviewqa.toml")
+    port = free_port()
+    with running_server(config, port, "--workers", "2") as (base, process):
+        health = requests.get(base + "/api/v1/health", timeout=10)
+        assert health.status_code == 200, health.text
+        assert health.headers["X-Request-ID"]
+        answered = requests.post(base + "/api/v1/ask", json={"question": "What inhibited ZQX7?"}, timeout=60)
+        assert answered.status_code == 200
+        assert answered.json()["question"] == "What inhibited ZQX7?"
+        assert requests.get(base + "/", timeout=10).text.startswith("<!doctype html>")
+    output = process.stdout.read()
+    assert f"http://127.0.0.1:{port}/" in output
+    assert "gthread" in output  # the worker class from service/gunicorn.conf.py
+    assert "Traceback" not in output
+
+
+def test_serve_starts_without_an_index(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    settings.documents_dir.mkdir(parents=True)
+    config = write_config(settings, tmp_path / "reviewqa.toml")
+    with running_server(config, free_port(), "--workers", "1") as (base, process):
+        assert requests.get(base + "/api/v1/health", timeout=10).status_code == 503
+        asked = requests.post(base + "/api/v1/ask", json={"question": "Anything?"}, timeout=10)
+        assert asked.status_code == 503
+        assert asked.json()["error"]["code"] == "index_not_ready"
+    assert "index is not ready" in process.stdout.read()
+
+
+@pytest.mark.parametrize("same_size", [False, True], ids=["size-changed", "bytes-changed"])
+def test_serve_refuses_a_corrupt_index(built_project: Settings, tmp_path: Path, same_size: bool) -> None:
+    from reviewqa.index.store import current_dir, read_manifest
+
+    settings = make_settings(tmp_path / "copy")
+    shutil.copytree(built_project.corpus_dir, settings.corpus_dir)
+    shutil.copytree(built_project.index_dir, settings.index_dir)
+    directory = current_dir(settings)
+    name = max(read_manifest(directory)["files"], key=lambda n: (directory / n).stat().st_size)
+    target = directory / name
+    size = target.stat().st_size
+    target.write_bytes(b"\0" * size if same_size else b"garbage")
+    config = write_config(settings, tmp_path / "reviewqa.toml")
+
+    result = CliRunner().invoke(main, ["--config", str(config), "serve", "--port", str(free_port())])
+    assert result.exit_code == 1
+    assert "corrupt" in result.output
+    assert "Traceback" not in result.output

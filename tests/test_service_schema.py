@@ -1,0 +1,63 @@
+"""Schemathesis against the live server: generated requests for every operation of the OpenAPI spec
+must never cause a server error, and every response must match the spec.
+
+The operations are driven through hypothesis directly (``operation.as_strategy``) rather than through
+schemathesis' lazy pytest fixture, which does not work with pytest 9.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from service_support import live_server
+
+from reviewqa.service import create_app
+
+pytestmark = pytest.mark.slow
+
+POSITIVE = schemathesis.GenerationMode.POSITIVE
+NEGATIVE = schemathesis.GenerationMode.NEGATIVE
+# (path, method, generation modes): invalid input can only be generated where there is input to get wrong.
+OPERATIONS = [
+    ("/ask", "POST", (POSITIVE, NEGATIVE)),
+    ("/search", "GET", (POSITIVE, NEGATIVE)),
+    ("/passages/{passage_id}", "GET", (POSITIVE,)),
+    ("/documents", "GET", (POSITIVE,)),
+    ("/health", "GET", (POSITIVE,)),
+    ("/openapi.json", "GET", (POSITIVE,)),
+]
+CASES = [(path, method, mode) for path, method, modes in OPERATIONS for mode in modes]
+EXAMPLES_PER_OPERATION = 20
+
+
+@pytest.fixture(scope="module")
+def live_url(review_index) -> Iterator[str]:
+    with live_server(create_app(review_index.settings, review_index)) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def api_schema(live_url: str):
+    return schemathesis.openapi.from_url(live_url + "/api/v1/openapi.json")
+
+
+def test_every_operation_of_the_spec_is_tested(api_schema) -> None:
+    listed = {
+        (path, method.upper()) for path, item in api_schema.raw_schema["paths"].items() for method in item
+    }
+    assert listed == {(path, method) for path, method, _ in OPERATIONS}
+
+
+@pytest.mark.parametrize(("path", "method", "mode"), CASES, ids=[f"{m} {p} {g.value}" for p, m, g in CASES])
+def test_operation_conforms_to_the_spec(api_schema, path: str, method: str, mode) -> None:
+    operation = api_schema[path][method]
+
+    @given(case=operation.as_strategy(generation_mode=mode))
+    @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, suppress_health_check=list(HealthCheck))
+    def check(case) -> None:
+        case.call_and_validate()
+
+    check()
