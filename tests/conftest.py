@@ -15,6 +15,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 REVIEW_PATH = PROJECT_ROOT / "corpus" / "documents" / "igf1r-review.txt"
 REFERENCES_PATH = PROJECT_ROOT / "corpus" / "references.tsv"
+DOCUMENTS_TOML_PATH = PROJECT_ROOT / "corpus" / "documents.toml"
 
 
 def make_settings(root: Path, **changes: object) -> Settings:
@@ -34,13 +35,13 @@ def empty_settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture(scope="session")
 def review_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """A temporary project holding the review and the bibliography, as shipped."""
+    """A temporary project holding the review, its metadata and the bibliography, as shipped."""
     root = tmp_path_factory.mktemp("review-project")
     settings = make_settings(root)
     settings.documents_dir.mkdir(parents=True)
     shutil.copy(REVIEW_PATH, settings.documents_dir / REVIEW_PATH.name)
-    if REFERENCES_PATH.exists():
-        shutil.copy(REFERENCES_PATH, settings.references_path)
+    shutil.copy(DOCUMENTS_TOML_PATH, settings.corpus_dir / DOCUMENTS_TOML_PATH.name)
+    shutil.copy(REFERENCES_PATH, settings.references_path)
     return settings
 
 

@@ -12,8 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -26,6 +24,7 @@ from reviewqa.corpus.cleaning import CleanedText, clean_pages
 from reviewqa.corpus.metadata import DocumentMeta, document_meta, documents_toml_path, load_document_table
 from reviewqa.corpus.readers import READERS, RawDocument, Reader, UnreadableDocumentError, read_document
 from reviewqa.errors import CorpusError
+from reviewqa.fileio import atomic_write_text
 from reviewqa.models import Document, Passage
 from reviewqa.settings import Settings
 
@@ -265,21 +264,6 @@ def _remove_stale_clean_files(clean_dir: Path, doc_ids: set[str]) -> None:
     for path in clean_dir.rglob("*.txt"):
         if path.relative_to(clean_dir).with_suffix("").as_posix() not in doc_ids:
             path.unlink(missing_ok=True)
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write via a temporary file in the same folder and ``os.replace``: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
 
 
 def corpus_fingerprint(settings: Settings, *, readers: Mapping[str, Reader] | None = None) -> str:

@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from reviewqa.errors import ReviewqaError
+from reviewqa.fileio import atomic_write_text
 from reviewqa.models import CitedWork
-from reviewqa.refs.files import atomic_write_text
 
 logger = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from typing import Any
 import tomli_w
 
 from reviewqa.errors import ReviewqaError
-from reviewqa.refs.files import atomic_write_text
+from reviewqa.fileio import atomic_write_text
 
 logger = logging.getLogger(__name__)
 

@@ -20,10 +20,10 @@ from rapidfuzz import fuzz
 
 from reviewqa import __version__ as reviewqa_version
 from reviewqa.errors import ReviewqaError
+from reviewqa.fileio import atomic_write_text
 from reviewqa.models import CitedWork
 from reviewqa.refs.bibliography import load_bibliography, slugify
 from reviewqa.refs.document_table import documents_toml_path, read_document_entries, update_document_entries
-from reviewqa.refs.files import atomic_write_text
 from reviewqa.refs.jats import jats_to_text, strip_markup
 from reviewqa.refs.match import SOURCES_FOLDER, normalise_doi, normalise_words, source_entry
 from reviewqa.settings import Settings

@@ -1,4 +1,4 @@
-"""Small file helpers: atomic writes, so an interrupted run never leaves a half-written file."""
+"""File helpers shared by the stages: atomic writes, so an interrupted run never leaves half a file."""
 
 from __future__ import annotations
 
