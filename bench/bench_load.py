@@ -2,7 +2,9 @@
 
 By default it starts `reviewqa serve` (gunicorn, the app preloaded) on a free port, sends a warm-up pass
 (each distinct question once), then the measured requests, and prints a Markdown table: throughput,
-latency percentiles and errors. The client runs on the same machine and shares its cores with the server.
+latency percentiles and errors. The client runs on the same machine and shares its cores with the server
+(and with anything else running), so the table also gives the CPU time the server and the client spent per
+answer (from /proc, for a started server): those vary less with other load than throughput does.
 
     .venv/bin/python bench/bench_load.py                       # 10,000 requests, concurrency 16
     .venv/bin/python bench/bench_load.py --answer-cache-size 0 --requests 2000   # every answer computed
@@ -73,8 +75,37 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+@dataclass
+class Server:
+    base: str
+    pid: int | None  # the gunicorn master, when this script started it
+
+
+def process_tree_cpu_s(pid: int | None) -> float | None:
+    """User + system CPU seconds of ``pid`` and its living descendants (Linux /proc), or None."""
+    if pid is None or not Path("/proc").is_dir():
+        return None
+    ticks = os.sysconf("SC_CLK_TCK")
+    stats: dict[int, tuple[int, float]] = {}  # pid -> (parent pid, CPU seconds)
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            # Fields after the ")" that closes the command name: state ppid ... utime(12) stime(13).
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / ticks)
+    tree, total = {pid}, 0.0
+    for _ in range(4):  # master -> workers (-> their children): a few levels suffice
+        tree |= {child for child, (parent, _) in stats.items() if parent in tree}
+    for member in tree:
+        total += stats.get(member, (0, 0.0))[1]
+    return total
+
+
 @contextmanager
-def started_server(workers: int, answer_cache_size: int | None) -> Iterator[str]:
+def started_server(workers: int, answer_cache_size: int | None) -> Iterator[Server]:
     port = free_port()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     if answer_cache_size is not None:
@@ -91,7 +122,7 @@ def started_server(workers: int, answer_cache_size: int | None) -> Iterator[str]
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_ready(base, process)
-        yield base
+        yield Server(base, process.pid)
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -159,13 +190,24 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
     return sorted_values[index]
 
 
-def report(label: str, outcome: Outcome, wall_s: float, concurrency: int) -> str:
+def report(
+    label: str,
+    outcome: Outcome,
+    wall_s: float,
+    concurrency: int,
+    server_cpu_s: float | None = None,
+    client_cpu_s: float | None = None,
+) -> str:
     latencies = sorted(outcome.latencies_ms)
     n = len(latencies)
+
+    def per_answer_ms(cpu_s: float | None) -> str:
+        return "-" if cpu_s is None else f"{cpu_s / n * 1000:.1f}"
+
     return (
         f"| {label} | {n} | {concurrency} | {len(outcome.errors)} | {outcome.cache_hits} | {wall_s:.1f} | "
         f"{n / wall_s:.1f} | {statistics.median(latencies):.1f} | {percentile(latencies, 0.95):.1f} | "
-        f"{percentile(latencies, 0.99):.1f} |"
+        f"{percentile(latencies, 0.99):.1f} | {per_answer_ms(server_cpu_s)} | {per_answer_ms(client_cpu_s)} |"
     )
 
 
@@ -182,20 +224,35 @@ def main() -> int:
     parser.add_argument("--label", default="ask")
     args = parser.parse_args()
 
+    load_before = os.getloadavg()[0]  # other work sharing the cores, before this benchmark adds its own
     questions = load_questions()
     server = started_server(args.workers, args.answer_cache_size) if args.url is None else _existing(args.url)
-    with server as base:
-        warm, warm_s = run_load(base, questions, len(questions), args.concurrency)
-        outcome, wall_s = run_load(base, questions, args.requests, args.concurrency, args.unique)
+    with server as running:
+        warm, warm_s = run_load(running.base, questions, len(questions), args.concurrency)
+        server_cpu_before, client_cpu_before = process_tree_cpu_s(running.pid), time.process_time()
+        outcome, wall_s = run_load(running.base, questions, args.requests, args.concurrency, args.unique)
+        server_cpu_after, client_cpu_after = process_tree_cpu_s(running.pid), time.process_time()
+    server_cpu_s = (
+        None
+        if server_cpu_before is None or server_cpu_after is None
+        else server_cpu_after - server_cpu_before
+    )
     header = (
         "| run | requests | concurrency | errors | cache hits | wall s | answers/s "
-        "| p50 ms | p95 ms | p99 ms |\n"
-        "|---|---|---|---|---|---|---|---|---|---|"
+        "| p50 ms | p95 ms | p99 ms | server CPU ms/answer | client CPU ms/answer |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|"
     )
-    print(f"{len(questions)} distinct questions, {os.cpu_count()} cores shared by client and server")
+    print(
+        f"{len(questions)} distinct questions, {os.cpu_count()} cores shared by client and server, "
+        f"1-minute load average before the benchmark {load_before:.2f}"
+    )
     print(header)
     print(report("warm-up (each question once)", warm, warm_s, args.concurrency))
-    print(report(args.label, outcome, wall_s, args.concurrency))
+    print(
+        report(
+            args.label, outcome, wall_s, args.concurrency, server_cpu_s, client_cpu_after - client_cpu_before
+        )
+    )
     if outcome.errors or warm.errors:
         print("errors:", sorted(set(outcome.errors + warm.errors)))
         return 1
@@ -203,8 +260,8 @@ def main() -> int:
 
 
 @contextmanager
-def _existing(url: str) -> Iterator[str]:
-    yield url.rstrip("/")
+def _existing(url: str) -> Iterator[Server]:
+    yield Server(url.rstrip("/"), None)
 
 
 if __name__ == "__main__":

@@ -6,8 +6,12 @@ The app is built once in the master (model and index loaded), then workers are f
 import os
 
 worker_class = "gthread"
-# Threads overlap request I/O and JSON work; the model's matrix work releases the GIL.
-threads = int(os.environ.get("REVIEWQA_GUNICORN_THREADS", "4"))
+# Threads overlap request I/O and JSON work; the model's matrix work releases the GIL. The threads of a
+# worker that ask for query vectors at the same time share one model call (QueryBatcher), so more threads
+# make bigger, cheaper batches: with 16 concurrent new questions, 2 workers x 8 threads used ~12 ms
+# of server CPU per answer, against ~13.5 ms for 2 x 4 and ~17 ms for 2 x 4 unbatched (README, "Benchmarks:
+# load").
+threads = int(os.environ.get("REVIEWQA_GUNICORN_THREADS", "8"))
 preload_app = True
 timeout = 60
 graceful_timeout = 20
@@ -25,6 +29,7 @@ control_socket_disable = True
 
 def post_fork(server, worker):
     # One torch thread per worker: with one worker per core, more threads only fight over the 2 cores.
+    # (Query encoding then applies settings.query_threads, REVIEWQA_QUERY_THREADS, before each model call.)
     import torch
 
     torch.set_num_threads(int(os.environ.get("REVIEWQA_TORCH_THREADS", "1")))

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
+import threading
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -49,7 +53,12 @@ class Encoder:
 
     @property
     def dimension(self) -> int:
-        dim = self.model.get_sentence_embedding_dimension()
+        model = self.model
+        # sentence-transformers 6 renamed the method (the old name warns).
+        dimension_of = (
+            getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        )
+        dim = dimension_of()
         if dim is None:  # pragma: no cover - every pooling model reports it
             dim = int(self.model.encode(["x"]).shape[1])
         return int(dim)
@@ -73,6 +82,116 @@ class Encoder:
         wanted = self.threads or os.cpu_count() or 1
         if torch.get_num_threads() != wanted:
             torch.set_num_threads(wanted)
+
+
+@dataclass
+class _QueryRequest:
+    """One caller's texts, and what the batch that encoded them produced."""
+
+    texts: list[str]
+    vectors: np.ndarray | None = None
+    error: BaseException | None = None
+    done: bool = False
+
+
+class QueryBatcher:
+    """Encodes the queries of concurrent callers together, in one ``encode`` call.
+
+    Encoding a batch of 4-8 short queries costs about half as much per query as encoding each alone, and
+    a service thread answering a question spends most of its time there. Callers queue their texts; when
+    no batch is being encoded, the first caller to notice becomes the leader: it takes every waiting
+    request (up to ``max_batch`` texts), encodes them, hands each caller its rows and wakes them. Callers
+    that arrive meanwhile wait for that batch to end and form the next one. A lone caller therefore
+    encodes at once (no window, no sleep); batches form only when callers would have queued anyway.
+
+    One batch is encoded at a time per batcher, i.e. per loaded index (per service worker process).
+    An error raised while encoding reaches every caller of that batch, and the batcher stays usable.
+    """
+
+    def __init__(self, encode: Callable[[list[str]], np.ndarray], max_batch: int = 16) -> None:
+        self._encode = encode
+        self.max_batch = max(1, max_batch)
+        self._changed = threading.Condition()  # guards everything below
+        self._waiting: deque[_QueryRequest] = deque()
+        self._encoding = False
+        self.batches = 0  # encode calls made (for tests and benchmarks)
+        self.texts_encoded = 0
+
+    @property
+    def waiting(self) -> int:
+        """Requests queued and not yet taken into a batch."""
+        with self._changed:
+            return len(self._waiting)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """The vectors of ``texts`` (rows in order), possibly encoded in a batch with other callers'."""
+        if len(texts) >= self.max_batch:  # already a full batch: nothing to gain by waiting
+            return self._encode(list(texts))
+        request = _QueryRequest(list(texts))
+        with self._changed:
+            self._waiting.append(request)
+            while True:
+                while self._encoding and not request.done:
+                    self._changed.wait()
+                if request.done:
+                    break
+                # No batch is running and ours is still queued: lead the next one (it includes ours
+                # unless max_batch texts queued before it; then we lead or join the one after).
+                batch = self._take_batch()
+                self._encoding = True
+                self._changed.release()
+                try:
+                    self._encode_batch(batch)
+                finally:
+                    self._changed.acquire()
+        if request.error is not None:
+            raise _own_copy(request.error)
+        assert request.vectors is not None
+        return request.vectors
+
+    def _take_batch(self) -> list[_QueryRequest]:
+        """Waiting requests in arrival order, up to max_batch texts (at least one request)."""
+        batch = [self._waiting.popleft()]
+        size = len(batch[0].texts)
+        while self._waiting and size + len(self._waiting[0].texts) <= self.max_batch:
+            size += len(self._waiting[0].texts)
+            batch.append(self._waiting.popleft())
+        return batch
+
+    def _encode_batch(self, batch: list[_QueryRequest]) -> None:
+        """Encode ``batch`` without holding the lock, then publish rows or the error and wake everyone."""
+        texts = [text for request in batch for text in request.texts]
+        rows: list[np.ndarray] = []
+        error: BaseException | None = None
+        try:
+            vectors = self._encode(texts)
+            if len(vectors) != len(texts):
+                raise RuntimeError(f"the encoder returned {len(vectors)} vectors for {len(texts)} texts")
+            start = 0
+            for request in batch:
+                end = start + len(request.texts)
+                rows.append(np.array(vectors[start:end], dtype=np.float32))  # each caller owns its rows
+                start = end
+        except BaseException as exc:  # every waiting caller must hear of any failure, or it waits forever
+            error = exc
+        with self._changed:
+            for position, request in enumerate(batch):
+                request.vectors = rows[position] if error is None else None
+                request.error = error
+                request.done = True
+            self._encoding = False
+            self.batches += 1
+            self.texts_encoded += len(texts)
+            self._changed.notify_all()
+
+
+def _own_copy(error: BaseException) -> BaseException:
+    """A copy of ``error`` for one caller: threads re-raising one object would rewrite its traceback."""
+    try:
+        twin = copy.copy(error)
+    except Exception:
+        return error
+    return twin.with_traceback(error.__traceback__)
 
 
 def load_model(model_path: str) -> SentenceTransformer:

@@ -16,7 +16,7 @@ from reviewqa.errors import IndexNotReadyError, QuestionError, ReviewqaError
 from reviewqa.index import store
 from reviewqa.index.abbreviations import QueryExpander
 from reviewqa.index.dense import load_dense, reconstruct, search_dense, set_ef_search
-from reviewqa.index.embed import Encoder
+from reviewqa.index.embed import Encoder, QueryBatcher
 from reviewqa.index.fusion import reciprocal_rank_fusion, top, weighted_fusion
 from reviewqa.index.lexical import Bm25Index
 from reviewqa.index.tokenize import DEFAULT_TOKENIZER
@@ -86,6 +86,7 @@ class SearchIndex:
     encoder: Encoder
     passage_by_id: dict[str, Passage] = field(init=False)
     query_cache: QueryVectorCache = field(init=False)
+    query_batcher: QueryBatcher = field(init=False, repr=False)
     expander: QueryExpander = field(init=False)
     _position: dict[str, int] = field(init=False, repr=False)
     _sentence_offsets: np.ndarray = field(init=False, repr=False)
@@ -100,6 +101,8 @@ class SearchIndex:
         self._sentence_offsets = np.concatenate([[0], np.cumsum(counts)])
         self._neighbours = _neighbour_map(self.passages)
         self.query_cache = QueryVectorCache(self.settings.query_cache_size)
+        # Concurrent threads' query vectors are encoded together (see QueryBatcher); per index, not global.
+        self.query_batcher = QueryBatcher(self.encoder.encode, max_batch=self.settings.query_batch_max)
         self.expander = QueryExpander(self.abbreviations)
 
     # ------------------------------------------------------------ text
@@ -115,11 +118,12 @@ class SearchIndex:
     # ------------------------------------------------------------ vectors
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
-        """Normalised float32 query vectors, shape (len(texts), d); repeated texts come from the cache."""
+        """Normalised float32 query vectors, shape (len(texts), d); repeated texts come from the cache, and
+        texts asked for by several threads at once are encoded in one batch."""
         vectors: list[np.ndarray | None] = [self.query_cache.get(t) for t in texts]
         missing = [i for i, v in enumerate(vectors) if v is None]
         if missing:
-            encoded = self.encoder.encode([texts[i] for i in missing])
+            encoded = self.query_batcher.encode([texts[i] for i in missing])
             for i, vector in zip(missing, encoded, strict=True):
                 vectors[i] = vector
                 self.query_cache.put(texts[i], vector)
