@@ -14,7 +14,13 @@ from reviewqa.answer.attribution import SentenceTable
 from reviewqa.answer.compose import Evidence, answer_text, gather_evidence, quote_span
 from reviewqa.answer.evidence import CandidateSentence, CorpusStats, QuestionTerms, select_mmr
 from reviewqa.answer.figures import drugs_named, figure_kind, holds_figure
-from reviewqa.answer.question import count_tokens, is_elliptical, retrieval_question, validate_question
+from reviewqa.answer.question import (
+    count_tokens,
+    is_elliptical,
+    retrieval_question,
+    validate_history,
+    validate_question,
+)
 from reviewqa.answer.text import (
     add_marker,
     author_mentions,
@@ -134,6 +140,20 @@ def test_unicode_quotes_and_html_are_plain_text(question: str) -> None:
 def test_non_text_question_is_rejected() -> None:
     with pytest.raises(QuestionError):
         validate_question(None, Settings.load())
+
+
+@pytest.mark.parametrize("question", ["What is \ud800 IGF1R?", "\udfff", "dose of ganitumab\udc00?"])
+def test_lone_surrogates_are_rejected_with_a_clear_message(question: str) -> None:
+    with pytest.raises(QuestionError, match="not valid Unicode text"):
+        validate_question(question, Settings.load())
+
+
+def test_history_with_lone_surrogates_or_non_mapping_turns_is_rejected() -> None:
+    validate_history([{"question": "What is ganitumab? 🧪", "answer": "An antibody."}])
+    with pytest.raises(QuestionError, match=r"turn 2.*not valid Unicode"):
+        validate_history([{"question": "ok", "answer": ""}, {"question": "IGF1R \ud800", "answer": ""}])
+    with pytest.raises(QuestionError, match="turn 1 must be a mapping"):
+        validate_history(["What is ganitumab?"])  # type: ignore[list-item]
 
 
 # --- cleaning and markers ----------------------------------------------------------------------------

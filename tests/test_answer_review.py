@@ -96,6 +96,29 @@ def test_out_of_scope_questions_abstain(review_settings: Settings, review_index,
     assert 0.0 <= result.confidence < review_settings.abstain_threshold
 
 
+def test_undefined_abbreviations_and_identifiers_are_answered(
+    review_settings: Settings, review_index
+) -> None:
+    # The review spells out "pathologic complete response" and never writes "pCR".
+    pcr = ask("Were pCR rates better with ganitumab?", review_settings, review_index)
+    assert not pcr.abstained and "pathologic complete response" in pcr.answer.lower()
+    # It gives the trial's registry number without the words "registration number".
+    registry = ask("What is the NCT number of the abemaciclib trial?", review_settings, review_index)
+    assert not registry.abstained and "NCT03099174" in registry.answer
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Which somatostatin analogs failed with tamoxifen?",  # the review names none
+        "How often did grade 4 hyperglycemia occur with ganitumab?",  # it reports grade 2 only
+    ],
+)
+def test_near_misses_abstain(review_settings: Settings, review_index, question: str) -> None:
+    result = ask(question, review_settings, review_index)
+    assert result.abstained, (result.confidence, result.answer)
+
+
 def test_answer_contract(review_settings: Settings, review_index) -> None:
     result = ask(
         "Why were tyrosine kinase inhibitors of IGF1R not pursued?", review_settings, review_index, top_k=3
@@ -153,6 +176,10 @@ def test_bad_questions_raise(review_settings: Settings, review_index) -> None:
         answer("   ", review_settings, review_index)
     with pytest.raises(QuestionError):
         answer("IGF1R " * (review_settings.max_question_tokens + 1), review_settings, review_index)
+    with pytest.raises(QuestionError, match="not valid Unicode"):  # would crash the model's tokenizer
+        answer("What is \ud800 IGF1R?", review_settings, review_index)
+    with pytest.raises(QuestionError, match="not valid Unicode"):
+        answer("What about it?", review_settings, review_index, history=[{"question": "IGF1R\udc00"}])
     result = ask('What is <b>"IGF1R"</b>? </script> ✓', review_settings, review_index)
     assert result.question == 'What is <b>"IGF1R"</b>? </script> ✓'
 
@@ -193,3 +220,6 @@ def test_cli_without_index_says_to_build_it(tmp_path: Path) -> None:
     assert "reviewqa index" in result.output and "Traceback" not in result.output
     empty = CliRunner().invoke(main, ["ask", "  "], env=env)
     assert empty.exit_code != 0 and "empty" in empty.output
+    surrogate = CliRunner().invoke(main, ["ask", "What is \ud800?"], env=env)
+    assert surrogate.exit_code != 0 and "not valid Unicode" in surrogate.output
+    assert "Traceback" not in surrogate.output

@@ -12,12 +12,22 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from reviewqa.answer.attribution import SentenceTable
-from reviewqa.answer.figures import FigureKind, drugs_named, figure_kind, holds_figure, looks_like_drug
+from reviewqa.answer.figures import (
+    FigureKind,
+    asked_figure,
+    asks_for_member,
+    drugs_named,
+    holds_figure,
+    looks_like_drug,
+    names_member,
+)
+from reviewqa.answer.synonyms import Synonyms
 from reviewqa.answer.text import (
     Tokenizer,
     content_terms,
     continues_discussion,
     normalize_space,
+    numbered_qualifiers,
 )
 from reviewqa.models import Passage, Sentence
 
@@ -47,6 +57,10 @@ MIN_SHARED_PREFIX = 6
 MISSING_DRUG_FACTOR = 0.3
 MISSING_NAMED_FACTOR = 0.6
 MISSING_TERM_FACTOR = 0.8
+# "Which CDK4/6 inhibitor...?" answered by evidence naming no drug of the class is as telling as a
+# question naming a drug the corpus never mentions.
+NO_MEMBER_FACTOR = MISSING_DRUG_FACTOR
+DEFAULT_SYNONYMS = Synonyms.of()
 
 
 @dataclass
@@ -59,21 +73,30 @@ class CorpusStats:
     idf: dict[str, float]
     max_idf: float
     vocabulary: list[str] = field(default_factory=list)  # sorted, for inflection look-ups
+    numbered: frozenset[str] = frozenset()  # "grade 2", "phase 1": numbered things the corpus names
 
     @classmethod
     def build(
-        cls, passages: Sequence[Passage], tokenize: Tokenizer, expand: Callable[[str], str]
+        cls,
+        passages: Sequence[Passage],
+        tokenize: Tokenizer,
+        expand: Callable[[str], str],
+        synonyms: Synonyms = DEFAULT_SYNONYMS,
     ) -> CorpusStats:
         table = SentenceTable(passages)
         sentence_terms: dict[tuple[str, int], frozenset[str]] = {}
         paragraph_sets: dict[tuple[str, int], set[str]] = {}
+        numbered: set[str] = set()
         for passage in passages:
             for sentence in passage.sentences:
                 key = (passage.document, sentence.start)
                 if key in sentence_terms:
                     continue
-                terms = frozenset(content_terms(expand(sentence.text), tokenize))
+                terms = frozenset(
+                    content_terms(synonyms.with_canonical_forms(expand(sentence.text)), tokenize)
+                )
                 sentence_terms[key] = terms
+                numbered.update(numbered_qualifiers(sentence.text))
                 paragraph_sets.setdefault((passage.document, sentence.paragraph), set()).update(terms)
         _inherit_referred_context(table, paragraph_sets)
         frequency = Counter(term for terms in sentence_terms.values() for term in terms)
@@ -86,6 +109,7 @@ class CorpusStats:
             idf=idf,
             max_idf=math.log(total + 2),
             vocabulary=sorted(idf),
+            numbered=frozenset(numbered),
         )
 
     def weight(self, term: str) -> float:
@@ -121,26 +145,45 @@ class QuestionTerms:
     drugs: frozenset[str]  # drug names in the question (a dose must be theirs)
     abbreviations: frozenset[str] = frozenset()  # terms written in capitals or with digits (HbA1c, CTCAE)
     scale: dict[str, float] = field(default_factory=dict)  # weight multipliers (terms carried from history)
+    numbered: tuple[str, ...] = ()  # "grade 3": a numbered thing the question asks about
+    member_of_class: bool = False  # asks which drug of a class ("Which PI3K inhibitor...?")
+    words: frozenset[str] = frozenset()  # the question's words, lower-cased
 
     @classmethod
-    def of(cls, question: str, tokenize: Tokenizer, carried: str = "") -> QuestionTerms:
+    def of(
+        cls, question: str, tokenize: Tokenizer, carried: str = "", synonyms: Synonyms = DEFAULT_SYNONYMS
+    ) -> QuestionTerms:
         """The terms of ``question``, plus those ``carried`` over from the previous question of a
-        follow-up, which count for half: they set the topic, the question's own words ask the thing."""
+        follow-up, which count for half: they set the topic, the question's own words ask the thing.
+        Wordings with a canonical form ("pCR", "high blood sugar") count as that form."""
+        raw_question = question
+        question, carried = synonyms.canonicalize(question), synonyms.canonicalize(carried)
         abbreviations = {
             term
             for word in question.split()
             if sum(c.isupper() for c in word) >= 2 or any(c.isdigit() for c in word)
             for term in content_terms(word, tokenize)
         }
-        own = content_terms(question, tokenize)
+        figure = asked_figure(raw_question)
+        # Words asking for an identifier ("registration number") are not topic: the answer states the
+        # identifier (NCT03099174), not these words, so they are neither matched nor missed.
+        naming = content_terms(figure[1], tokenize) if figure and figure[0] == "identifier" else []
+        own = [t for t in content_terms(question, tokenize) if t not in naming]
         extra = [t for t in content_terms(carried, tokenize) if t not in own]
         return cls(
             terms=own + extra,
-            figure=figure_kind(question),
+            figure=figure[0] if figure else None,
             drugs=drugs_named(question) or drugs_named(carried),
             abbreviations=frozenset(abbreviations),
             scale=dict.fromkeys(extra, CARRIED_TERM_SCALE),
+            numbered=tuple(numbered_qualifiers(question)),
+            member_of_class=asks_for_member(raw_question),
+            words=frozenset(w.strip("?.,!;:()'\"").lower() for w in f"{raw_question} {carried}".split()),
         )
+
+    def names_asked_member(self, sentence: str) -> bool:
+        """False when the question asks which drug of a class and ``sentence`` names none."""
+        return not self.member_of_class or names_member(sentence, self.words)
 
     def answered_by(self, sentence: str) -> bool:
         """False when the question asks for a figure that ``sentence`` does not give."""
@@ -148,15 +191,18 @@ class QuestionTerms:
 
     def missing_terms(self, stats: CorpusStats) -> list[str]:
         """Question terms the corpus never uses, in any inflection. A hyphenated compound counts through
-        its parts ("er-positive" is known when "er" and "positive" are; "low-hba1c" is missing "hba1c")."""
-        return [t for t in self.terms if "-" not in t and not stats.knows_stem(t)]
+        its parts ("er-positive" is known when "er" and "positive" are; "low-hba1c" is missing "hba1c").
+        A numbered thing counts as a whole: a corpus reporting "grade 2" toxicity does not know "grade 3"."""
+        absent = [t for t in self.terms if "-" not in t and not stats.knows_stem(t)]
+        return absent + [n for n in self.numbered if n not in stats.numbered]
 
     def missing_factor(self, term: str) -> float:
         """How much an absent question term lowers confidence: a drug name the corpus never mentions
         ("dalotuzumab") most, an abbreviation less (it may be spelled out), a common word least."""
         if looks_like_drug(term):
             return MISSING_DRUG_FACTOR
-        return MISSING_NAMED_FACTOR if term in self.abbreviations or "-" in term else MISSING_TERM_FACTOR
+        named = term in self.abbreviations or "-" in term or term in self.numbered
+        return MISSING_NAMED_FACTOR if named else MISSING_TERM_FACTOR
 
 
 @dataclass
@@ -281,17 +327,30 @@ def confidence(
     Meaning (the best sentence's cosine, rescaled) and wording (the question's terms in that sentence or
     its paragraph) count equally; each question term absent from the whole corpus then scales it down,
     a drug name much more than a common word, and so does a question asking for a figure that the
-    evidence does not contain.
+    evidence does not contain (or holds only in a sentence about something else), or asking which drug
+    of a class when the evidence names none.
     """
     missing = question.missing_terms(stats)
     if not chosen:
         return 0.0, missing
     best = chosen[0]
-    meaning = min(max((best.cosine - COSINE_FLOOR) / COSINE_SPAN, 0.0), 1.0)
     wording = max(best.coverage, 0.5 * best.coverage + 0.5 * best.context_coverage)
-    value = 0.5 * meaning + 0.5 * wording
+    value = 0.5 * _meaning(best) + 0.5 * wording
     for term in missing:
         value *= question.missing_factor(term)
-    if not any(question.answered_by(c.sentence.text) for c in chosen[:2]):
+    holding_figure = [c for c in chosen[:2] if question.answered_by(c.sentence.text)]
+    if not holding_figure:
         value *= NO_FIGURE_FACTOR
+    elif question.figure is not None and holding_figure[0] is not best:
+        # A figure found beside the best sentence answers only if its own sentence is about what was
+        # asked: a paragraph about all patients may hold only a subgroup's figure.
+        figure_sentence = holding_figure[0]
+        value = min(value, 0.5 * _meaning(figure_sentence) + 0.5 * figure_sentence.coverage)
+    if not any(question.names_asked_member(c.sentence.text) for c in chosen[:2]):
+        value *= NO_MEMBER_FACTOR
     return round(min(max(value, 0.0), 1.0), 4), missing
+
+
+def _meaning(candidate: CandidateSentence) -> float:
+    """The sentence's cosine to the question, rescaled to 0-1 between unrelated and answering."""
+    return min(max((candidate.cosine - COSINE_FLOOR) / COSINE_SPAN, 0.0), 1.0)

@@ -16,6 +16,7 @@ from reviewqa.answer.compose import (
     gather_evidence,
 )
 from reviewqa.answer.evidence import (
+    DEFAULT_SYNONYMS,
     CorpusStats,
     QuestionTerms,
     collect_candidates,
@@ -23,7 +24,7 @@ from reviewqa.answer.evidence import (
     score_candidates,
     select_mmr,
 )
-from reviewqa.answer.question import retrieval_question, validate_question
+from reviewqa.answer.question import retrieval_question, validate_history, validate_question
 from reviewqa.errors import QuestionError
 from reviewqa.models import Answer, Passage, RetrievedPassage
 from reviewqa.settings import Settings
@@ -45,7 +46,6 @@ class AnswerEngine:
         self._passages_by_document: dict[str, list[Passage]] = {}
         for passage in index.passages:
             self._passages_by_document.setdefault(passage.document, []).append(passage)
-        self._find_support = _support_finder(index)
 
     def answer(
         self,
@@ -57,14 +57,24 @@ class AnswerEngine:
     ) -> Answer:
         started = time.perf_counter()
         asked = validate_question(question, settings)
+        validate_history(history)
         top_k = settings.top_k if top_k is None else top_k
         if top_k < 1:
             raise QuestionError(f"top_k must be at least 1, got {top_k}")
 
         query = retrieval_question(asked, history, self.index.tokenize)
-        query_vector = self.index.embed_queries([query])[0]
+        # Searched with the canonical form of any lay or undefined wording appended ("high blood sugar
+        # (hyperglycemia)"). Mined abbreviations are not expanded here: on this review nearly every
+        # question says IGF1R, and the appended long form pulled dense search towards the passages that
+        # spell it out (dev split: evidence hit@1 0.808 -> 0.731; README, "Answers"). BM25 in search()
+        # still matches either form.
+        search_text = DEFAULT_SYNONYMS.with_canonical_forms(query)
+        query_vector = self.index.embed_queries([search_text])[0]
         hits = self.index.search(
-            query, k=max(settings.candidate_k, top_k), mode=settings.search_mode, query_vector=query_vector
+            search_text,
+            k=max(settings.candidate_k, top_k),
+            mode=settings.search_mode,
+            query_vector=query_vector,
         )
         retrieved = time.perf_counter()
 
@@ -82,7 +92,11 @@ class AnswerEngine:
         if not abstained:
             evidence = gather_evidence(chosen, self.stats.table, self._document_passages)
             citations = build_citations(
-                evidence, self.stats.table, self.index.documents, self.index.bibliography, self._find_support
+                evidence,
+                self.stats.table,
+                self.index.documents,
+                self.index.bibliography,
+                support_finder(self.index, settings.support_min_score),
             )
             if citations:
                 text = answer_text(evidence)
@@ -162,10 +176,11 @@ def _retrieved(hit: SearchHit) -> RetrievedPassage:
     )
 
 
-def _support_finder(index: SearchIndex) -> SupportFinder:
+def support_finder(index: SearchIndex, min_score: float) -> SupportFinder:
+    """Where a cited source supports a quote: its best sentence scoring at least ``min_score``."""
     try:
         from reviewqa.refs.support import find_support
     except ImportError:  # the refs stage's support module is optional
         logger.debug("reviewqa.refs.support is not available; citations carry no source support")
         return lambda key, quote: None
-    return lambda key, quote: find_support(index, key, quote)
+    return lambda key, quote: find_support(index, key, quote, min_score=min_score)

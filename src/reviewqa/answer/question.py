@@ -30,10 +30,25 @@ def count_tokens(text: str, encoding_name: str) -> int:
     return len(_encoding(encoding_name).encode(text, disallowed_special=()))
 
 
+def _lone_surrogate_at(text: str) -> int | None:
+    """Position of the first lone surrogate ("\\ud800"): Python strings (and JSON) can hold one, but it
+    is not Unicode text and the model's tokenizer rejects it."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return exc.start
+    return None
+
+
 def validate_question(question: object, settings: Settings) -> str:
     """The question, stripped, or ``QuestionError`` when it is not a usable question."""
     if not isinstance(question, str):
         raise QuestionError("the question must be text")
+    bad = _lone_surrogate_at(question)
+    if bad is not None:
+        raise QuestionError(
+            f"the question is not valid Unicode text (a lone surrogate {question[bad]!r} at character {bad})"
+        )
     stripped = question.strip()
     if not stripped:
         raise QuestionError("the question is empty")
@@ -43,6 +58,17 @@ def validate_question(question: object, settings: Settings) -> str:
             f"the question is too long ({tokens} tokens; the limit is {settings.max_question_tokens})"
         )
     return stripped
+
+
+def validate_history(history: Sequence[Mapping[str, str]] | None) -> None:
+    """``QuestionError`` when a turn of the conversation is not a mapping or its question is not valid
+    Unicode text (its words may be carried into the search)."""
+    for number, turn in enumerate(history or [], start=1):
+        if not isinstance(turn, Mapping):
+            raise QuestionError(f"history turn {number} must be a mapping with a 'question'")
+        asked = turn.get("question")
+        if isinstance(asked, str) and _lone_surrogate_at(asked) is not None:
+            raise QuestionError(f"history turn {number}: the question is not valid Unicode text")
 
 
 def is_elliptical(question: str, tokenize: Tokenizer) -> bool:

@@ -62,6 +62,10 @@ _AUTHOR_MENTION = re.compile(
     r"\b([A-Z][A-Za-z'\-]+)\s+(?:and\s+(?:coworkers|co-workers|colleagues)|et\s+al\.?)\s*\(?\s*((?:19|20)\d{2})?"
 )
 _DIGIT = re.compile(r"\d")
+# A word numbered by a small integer or roman numeral ("grade 3", "phase II", "I-SPY 2"); not a figure
+# such as "than 5.7%" or a year.
+_NUMBERED = re.compile(r"(?<![\w-])([A-Za-z][A-Za-z-]*)\s+(\d{1,2}|IV|I{1,3})(?![\w%/-]|[.,]\d)")
+_ROMAN = {"I": "1", "II": "2", "III": "3", "IV": "4"}
 
 
 def normalize_space(text: str) -> str:
@@ -87,6 +91,17 @@ def content_terms(text: str, tokenize: Tokenizer) -> list[str]:
             continue
         seen.setdefault(stem(lowered), None)
     return list(seen)
+
+
+def numbered_qualifiers(text: str) -> list[str]:
+    """Lower-cased "word number" pairs of ``text`` with roman numerals as digits ("phase II" -> "phase 2"),
+    skipping function words ("or 4", "than 5")."""
+    pairs = []
+    for match in _NUMBERED.finditer(normalize_space(text)):
+        word, number = match.group(1).lower(), match.group(2)
+        if word not in STOPWORDS:
+            pairs.append(f"{word} {_ROMAN.get(number, number)}")
+    return pairs
 
 
 def is_named_term(term: str) -> bool:

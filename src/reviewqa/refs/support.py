@@ -18,11 +18,12 @@ def source_document_ids(index: Any, key: str) -> set[str]:
     }
 
 
-def find_support(index: Any, key: str, quote: str) -> SourceSupport | None:
+def find_support(index: Any, key: str, quote: str, min_score: float = 0.0) -> SourceSupport | None:
     """The sentence of the source ``key`` closest in meaning to the review sentence ``quote``.
 
     Returns its passage, the sentence as an exact substring of that passage's text, and the cosine score;
-    None when no source document with that key is indexed (or ``quote`` is blank).
+    None when no source document with that key is indexed, ``quote`` is blank, or the best sentence's
+    score is below ``min_score`` (a weak best match is not support).
     """
     if not quote.strip():
         return None
@@ -43,6 +44,8 @@ def find_support(index: Any, key: str, quote: str) -> SourceSupport | None:
     if best is None:
         return None
     score, passage, position = best
+    if score < min_score:
+        return None
     return SourceSupport(
         passage_id=passage.passage_id, quote=sentence_in_passage(passage, position), score=score
     )
