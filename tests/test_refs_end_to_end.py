@@ -120,6 +120,9 @@ def test_answer_carries_source_support_for_gradishar(source_project) -> None:
     assert "INSR" in work.support.quote
     assert citation.document_kind in ("review", "source")
     assert work.doi == "10.1158/1078-0432.CCR-15-0588"
+    # Every reference to the indexed work says its source is indexed; other works say they are not.
+    works = [w for c in result.citations for w in c.cited_works]
+    assert all(w.source_indexed == (w.key == KEY) for w in works), works
 
 
 def test_check_finds_the_shipped_bibliography_complete(

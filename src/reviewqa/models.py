@@ -117,6 +117,8 @@ class CitedWorkRef:
     title: str | None = None
     url: str | None = None
     support: SourceSupport | None = None
+    # Whether a source document of this work is indexed: tells "no close sentence" from "not indexed".
+    source_indexed: bool = False
 
 
 @dataclass

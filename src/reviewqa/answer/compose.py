@@ -102,9 +102,11 @@ def answer_text(evidence: Sequence[Evidence]) -> str:
     return " ".join(parts)
 
 
-def cited_work_ref(key: str, work: CitedWork | None, support: SourceSupport | None) -> CitedWorkRef:
+def cited_work_ref(
+    key: str, work: CitedWork | None, support: SourceSupport | None, source_indexed: bool
+) -> CitedWorkRef:
     if work is None:
-        return CitedWorkRef(key=key, support=support)
+        return CitedWorkRef(key=key, support=support, source_indexed=source_indexed)
     return CitedWorkRef(
         key=key,
         doi=work.doi or None,
@@ -112,6 +114,7 @@ def cited_work_ref(key: str, work: CitedWork | None, support: SourceSupport | No
         title=work.title or None,
         url=work.url or None,
         support=support,
+        source_indexed=source_indexed,
     )
 
 
@@ -122,6 +125,7 @@ def build_citations(
     bibliography: Mapping[str, CitedWork],
     find_support: SupportFinder,
 ) -> list[Citation]:
+    indexed_sources = {meta.get("key") for meta in documents.values() if meta.get("kind") == "source"}
     citations = []
     for marker, item in enumerate(evidence, start=1):
         passage = item.passage
@@ -139,7 +143,8 @@ def build_citations(
                 page=_page_of(item, passage, meta.get("pages")),
                 quote=item.quote,
                 cited_works=[
-                    cited_work_ref(k, bibliography.get(k), find_support(k, item.quote)) for k in keys
+                    cited_work_ref(k, bibliography.get(k), find_support(k, item.quote), k in indexed_sources)
+                    for k in keys
                 ],
                 document_kind="source" if meta.get("kind") == "source" else "review",
             )

@@ -27,6 +27,7 @@ from reviewqa.answer.evidence import (
 from reviewqa.answer.question import retrieval_question, validate_history, validate_question
 from reviewqa.errors import QuestionError
 from reviewqa.models import Answer, Passage, RetrievedPassage
+from reviewqa.refs.support import find_support
 from reviewqa.settings import Settings
 
 if TYPE_CHECKING:
@@ -178,9 +179,4 @@ def _retrieved(hit: SearchHit) -> RetrievedPassage:
 
 def support_finder(index: SearchIndex, min_score: float) -> SupportFinder:
     """Where a cited source supports a quote: its best sentence scoring at least ``min_score``."""
-    try:
-        from reviewqa.refs.support import find_support
-    except ImportError:  # the refs stage's support module is optional
-        logger.debug("reviewqa.refs.support is not available; citations carry no source support")
-        return lambda key, quote: None
     return lambda key, quote: find_support(index, key, quote, min_score=min_score)

@@ -64,6 +64,7 @@ def _schemas(settings: Settings) -> dict[str, Schema]:
                 "title": NULLABLE_STR,
                 "url": NULLABLE_STR,
                 "support": {"oneOf": [_ref("SourceSupport"), {"type": "null"}]},
+                "source_indexed": {"type": "boolean"},
             }
         ),
         "Citation": _obj(

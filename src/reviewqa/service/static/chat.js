@@ -104,12 +104,16 @@
       });
       item.appendChild(linkLine);
     }
-    if (citation) item.appendChild(supportBlock(work.support));
+    if (citation) item.appendChild(supportBlock(work));
     return item;
   }
 
-  function supportBlock(support) {
-    if (!support) return el("p", "not-indexed", "Source not indexed");
+  function supportBlock(work) {
+    const support = work.support;
+    if (!support) {
+      const message = work.source_indexed ? "No close match in the indexed source" : "Source not indexed";
+      return el("p", "not-indexed", message);
+    }
     const details = el("details", "support");
     details.appendChild(el("summary", "", "In the source"));
     details.appendChild(el("blockquote", "support-quote", support.quote));
