@@ -1,6 +1,8 @@
 """gunicorn settings for `reviewqa serve` (bind and workers come from the command line / settings).
 
-The app is built once in the master (model and index loaded), then workers are forked from it.
+The app is built once in the master (model and index loaded), then workers are forked from it. Each model
+call sets torch to `query_threads` (REVIEWQA_QUERY_THREADS, default 1) threads: with one worker per core,
+more threads only fight over the cores.
 """
 
 import os
@@ -26,10 +28,3 @@ forwarded_allow_ips = "127.0.0.1"
 # No runtime-management socket: nothing needs it, and two services on one host would share its path.
 control_socket_disable = True
 
-
-def post_fork(server, worker):
-    # One torch thread per worker: with one worker per core, more threads only fight over the 2 cores.
-    # (Query encoding then applies settings.query_threads, REVIEWQA_QUERY_THREADS, before each model call.)
-    import torch
-
-    torch.set_num_threads(int(os.environ.get("REVIEWQA_TORCH_THREADS", "1")))

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,6 +18,7 @@ from reviewqa.index.embed import Encoder, QueryBatcher
 from reviewqa.index.fusion import reciprocal_rank_fusion, top, weighted_fusion
 from reviewqa.index.lexical import Bm25Index
 from reviewqa.index.tokenize import DEFAULT_TOKENIZER
+from reviewqa.lru import LRUCache
 from reviewqa.models import CitedWork, Passage
 from reviewqa.settings import Settings
 
@@ -44,34 +43,6 @@ class SearchHit:
 
 
 @dataclass
-class QueryVectorCache:
-    """A small LRU of query vectors, per index (thread-safe: the service may answer in threads)."""
-
-    capacity: int
-    _vectors: OrderedDict[str, np.ndarray] = field(default_factory=OrderedDict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def get(self, text: str) -> np.ndarray | None:
-        with self._lock:
-            vector = self._vectors.get(text)
-            if vector is not None:
-                self._vectors.move_to_end(text)
-            return vector
-
-    def put(self, text: str, vector: np.ndarray) -> None:
-        if self.capacity <= 0:
-            return
-        with self._lock:
-            self._vectors[text] = vector
-            self._vectors.move_to_end(text)
-            while len(self._vectors) > self.capacity:
-                self._vectors.popitem(last=False)
-
-    def __len__(self) -> int:
-        return len(self._vectors)
-
-
-@dataclass
 class SearchIndex:
     settings: Settings
     manifest: dict[str, Any]
@@ -85,7 +56,7 @@ class SearchIndex:
     sentence_rows: np.ndarray  # per passage in order, the rows of its sentences
     encoder: Encoder
     passage_by_id: dict[str, Passage] = field(init=False)
-    query_cache: QueryVectorCache = field(init=False)
+    query_cache: LRUCache[str, np.ndarray] = field(init=False)
     query_batcher: QueryBatcher = field(init=False, repr=False)
     expander: QueryExpander = field(init=False)
     _position: dict[str, int] = field(init=False, repr=False)
@@ -100,7 +71,7 @@ class SearchIndex:
         )
         self._sentence_offsets = np.concatenate([[0], np.cumsum(counts)])
         self._neighbours = _neighbour_map(self.passages)
-        self.query_cache = QueryVectorCache(self.settings.query_cache_size)
+        self.query_cache = LRUCache(self.settings.query_cache_size)
         # Concurrent threads' query vectors are encoded together (see QueryBatcher); per index, not global.
         self.query_batcher = QueryBatcher(self.encoder.encode, max_batch=self.settings.query_batch_max)
         self.expander = QueryExpander(self.abbreviations)

@@ -7,11 +7,11 @@ import logging
 import math
 import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from reviewqa.errors import IndexNotReadyError
+from reviewqa.lru import LRUCache
 from reviewqa.settings import Settings
 
 if TYPE_CHECKING:
@@ -64,38 +64,12 @@ class IndexHolder:
 CacheKey = tuple[str, int, str]
 
 
-class AnswerCache:
-    """A bounded LRU of answer dicts: one loaded index gives the same answer to the same question."""
-
-    def __init__(self, capacity: int) -> None:
-        self.capacity = max(0, capacity)
-        self._entries: OrderedDict[CacheKey, dict[str, Any]] = OrderedDict()
-        self._lock = threading.Lock()
+class AnswerCache(LRUCache[CacheKey, dict[str, Any]]):
+    """Answer dicts by question: one loaded index gives the same answer to the same question."""
 
     @staticmethod
     def key(question: str, top_k: int, history: list[dict[str, str]]) -> CacheKey:
         return (question, top_k, json.dumps(history, sort_keys=True))
-
-    def get(self, key: CacheKey) -> dict[str, Any] | None:
-        if not self.capacity:
-            return None
-        with self._lock:
-            value = self._entries.get(key)
-            if value is not None:
-                self._entries.move_to_end(key)
-            return value
-
-    def put(self, key: CacheKey, value: dict[str, Any]) -> None:
-        if not self.capacity:
-            return
-        with self._lock:
-            self._entries[key] = value
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.capacity:
-                self._entries.popitem(last=False)
-
-    def __len__(self) -> int:
-        return len(self._entries)
 
 
 @dataclass
