@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import os
 import signal
 import socket
@@ -33,16 +32,10 @@ from pathlib import Path
 
 import requests
 
+from reviewqa.eval import load_gold
+
 ROOT = Path(__file__).resolve().parents[1]
 GOLD = ROOT / "eval" / "gold.jsonl"
-FALLBACK_QUESTIONS = [
-    "Which receptor did early preclinical data implicate in breast cancer growth?",
-    "What two classes of drugs were developed to block the IGF1R pathway?",
-    "Which IGF1R monoclonal antibodies were tested in breast cancer?",
-    "Did IGF1R inhibitors improve outcomes compared with conventional therapy?",
-    "What happens to insulin levels when IGF1R is blocked?",
-    "Why did the IGF1R trials fail?",
-]
 
 
 @dataclass
@@ -61,12 +54,8 @@ class Outcome:
 
 
 def load_questions() -> list[str]:
-    if not GOLD.exists():
-        return FALLBACK_QUESTIONS
-    questions = [
-        json.loads(line)["question"] for line in GOLD.read_text(encoding="utf-8").splitlines() if line
-    ]
-    return list(dict.fromkeys(questions)) or FALLBACK_QUESTIONS
+    """The distinct questions of the gold set, in file order."""
+    return list(dict.fromkeys(q.question for q in load_gold(GOLD)))
 
 
 def free_port() -> int:
