@@ -33,7 +33,8 @@ WARM_UP_QUESTION = "What is IGF1R?"
 # Settings that change answers; recorded with every run so that two reports can be told apart.
 RECORDED_SETTINGS = (
     "top_k", "candidate_k", "max_answer_sentences", "abstain_threshold", "mmr_lambda", "search_mode",
-    "fusion", "rrf_k", "dense_weight", "chunk_tokens", "chunk_overlap_sentences",
+    "fusion", "rrf_k", "dense_weight", "fusion_depth", "chunk_tokens", "chunk_overlap_sentences",
+    "support_min_score", "model_path",
 )  # fmt: skip
 
 
