@@ -15,7 +15,6 @@ from reviewqa.answer.compose import Evidence, answer_text, gather_evidence, quot
 from reviewqa.answer.evidence import CandidateSentence, CorpusStats, QuestionTerms, select_mmr
 from reviewqa.answer.figures import drugs_named, figure_kind, holds_figure
 from reviewqa.answer.question import (
-    count_tokens,
     is_elliptical,
     retrieval_question,
     validate_history,
@@ -29,6 +28,7 @@ from reviewqa.answer.text import (
     needs_context,
     resolve_author_mention,
 )
+from reviewqa.corpus import token_counter
 from reviewqa.errors import QuestionError
 from reviewqa.models import Passage, Sentence
 from reviewqa.settings import Settings
@@ -117,10 +117,10 @@ def test_empty_questions_are_rejected(question: str) -> None:
 def test_too_long_question_is_rejected_by_token_count() -> None:
     settings = Settings.load().replace(max_question_tokens=12)
     ok = "What was the major toxicity of ganitumab?"
-    assert count_tokens(ok, settings.encoding) <= 12
+    assert token_counter(settings.encoding)(ok) <= 12
     assert validate_question(f"  {ok}  ", settings) == ok
     too_long = ok + " And what about cixutumumab with endocrine therapy?"
-    assert count_tokens(too_long, settings.encoding) > 12
+    assert token_counter(settings.encoding)(too_long) > 12
     with pytest.raises(QuestionError, match="too long"):
         validate_question(too_long, settings)
 

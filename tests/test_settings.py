@@ -52,3 +52,41 @@ def test_replace_coerces_types():
     settings = Settings.load(config_file=None).replace(top_k="4", index_dir="/tmp/x")
     assert settings.top_k == 4
     assert settings.index_dir == Path("/tmp/x")
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"search_mode": "fuzzy"}, "must be one of hybrid, dense, bm25"),
+        ({"fusion": "max"}, "must be one of weighted, rrf"),
+        ({"top_k": 0}, "'top_k' must be at least 1"),
+        ({"dense_weight": 1.5}, "'dense_weight' must be between 0 and 1"),
+        ({"chunk_overlap_sentences": -1}, "at least 0"),
+    ],
+)
+def test_out_of_range_settings_are_rejected(changes: dict, message: str):
+    with pytest.raises(SettingsError, match=message):
+        Settings.load(config_file=None, **changes)
+
+
+def test_bad_environment_value_is_a_one_line_cli_error(monkeypatch: pytest.MonkeyPatch):
+    from click.testing import CliRunner
+
+    from reviewqa.cli import main
+
+    monkeypatch.setenv("REVIEWQA_SEARCH_MODE", "fuzzy")
+    result = CliRunner().invoke(main, ["ask", "What is IGF1R?"])
+    assert result.exit_code == 1
+    assert "Error: setting 'search_mode' must be one of" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_unknown_encoding_is_a_clear_error_when_asking(monkeypatch: pytest.MonkeyPatch):
+    from click.testing import CliRunner
+
+    from reviewqa.cli import main
+
+    monkeypatch.setenv("REVIEWQA_ENCODING", "bogus")
+    result = CliRunner().invoke(main, ["ask", "What is IGF1R?"])
+    assert result.exit_code == 1
+    assert "unknown tiktoken encoding 'bogus'" in result.output

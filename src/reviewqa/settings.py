@@ -95,6 +95,19 @@ class Settings:
     fetch_backoff_s: float = 1.0  # first retry wait; doubles on each further retry
     fetch_timeout_s: float = 30.0
 
+    def __post_init__(self) -> None:
+        # Checked once here, so a bad value is a clear SettingsError at start-up, not a failure mid-request.
+        for name, allowed in CHOICES.items():
+            if getattr(self, name) not in allowed:
+                raise SettingsError(
+                    f"setting {name!r} must be one of {', '.join(allowed)}, not {getattr(self, name)!r}"
+                )
+        for name, low, high in RANGES:
+            value = getattr(self, name)
+            if value < low or (high is not None and value > high):
+                bound = f"at least {low}" if high is None else f"between {low} and {high}"
+                raise SettingsError(f"setting {name!r} must be {bound}, not {value!r}")
+
     @property
     def documents_dir(self) -> Path:
         return self.corpus_dir / "documents"
@@ -119,6 +132,27 @@ class Settings:
 
     def replace(self, **changes: object) -> Settings:
         return dataclasses.replace(self, **{k: _coerce(type(self), k, v) for k, v in changes.items()})
+
+
+CHOICES: dict[str, tuple[str, ...]] = {
+    "search_mode": ("hybrid", "dense", "bm25"),
+    "fusion": ("weighted", "rrf"),
+}
+# (setting, lowest, highest or None): the numbers that make sense for each numeric setting.
+RANGES: tuple[tuple[str, float, float | None], ...] = (
+    *((name, 1, None) for name in (
+        "chunk_tokens", "embed_batch_size", "approx_threshold", "hnsw_m", "hnsw_ef_construction",
+        "hnsw_ef_search", "rrf_k", "fusion_depth", "query_batch_max", "top_k", "candidate_k",
+        "max_answer_sentences", "max_question_tokens", "workers", "max_request_bytes",
+    )),
+    *((name, 0, None) for name in (
+        "chunk_overlap_sentences", "query_threads", "query_cache_size", "answer_cache_size",
+        "fetch_delay_s", "fetch_retries", "fetch_backoff_s",
+    )),
+    *((name, 0, 1) for name in ("dense_weight", "abstain_threshold", "mmr_lambda", "support_min_score")),
+    ("port", 0, 65535),
+    ("fetch_timeout_s", 0.001, None),
+)  # fmt: skip
 
 
 def _config_path_from_env() -> Path | None:

@@ -205,7 +205,8 @@ class QuestionTerms:
         return MISSING_NAMED_FACTOR if named else MISSING_TERM_FACTOR
 
 
-@dataclass
+# Compared by identity: it holds a vector, and MMR removes the very candidate it picked.
+@dataclass(eq=False)
 class CandidateSentence:
     passage: Passage
     passage_rank: int

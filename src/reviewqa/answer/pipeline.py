@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -141,27 +140,9 @@ def answer(
     return engine_for(index).answer(question, settings, top_k=top_k, history=history)
 
 
-class _IndexHandle:
-    """Hashes an index by identity so that its engine can be cached without copying or comparing it."""
-
-    def __init__(self, index: SearchIndex) -> None:
-        self.index = index
-
-    def __hash__(self) -> int:
-        return id(self.index)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _IndexHandle) and other.index is self.index
-
-
-@functools.lru_cache(maxsize=2)
-def _engine(handle: _IndexHandle) -> AnswerEngine:
-    return AnswerEngine(handle.index)
-
-
 def engine_for(index: SearchIndex) -> AnswerEngine:
-    """The answer engine of a loaded index, built once (its statistics take a moment on a large corpus)."""
-    return _engine(_IndexHandle(index))
+    """The answer engine of a loaded index, built once per index (its statistics take a moment)."""
+    return index.derived("answer_engine", AnswerEngine)
 
 
 def _retrieved(hit: SearchHit) -> RetrievedPassage:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Mapping, Sequence
 
-import tiktoken
-
 from reviewqa.answer.figures import looks_like_drug
 from reviewqa.answer.text import FOLLOW_UP_OPENERS, PRONOUNS, Tokenizer, content_terms, normalize_space
+from reviewqa.corpus import token_counter
 from reviewqa.errors import QuestionError
 from reviewqa.settings import Settings
 
@@ -18,16 +16,6 @@ logger = logging.getLogger(__name__)
 # A follow-up with at most this many content terms is treated as elliptical even without a pronoun.
 ELLIPTICAL_MAX_TERMS = 2
 ELLIPTICAL_MAX_WORDS = 8
-
-
-@functools.lru_cache(maxsize=4)
-def _encoding(name: str) -> tiktoken.Encoding:
-    return tiktoken.get_encoding(name)
-
-
-def count_tokens(text: str, encoding_name: str) -> int:
-    # disallowed_special=() so that text such as "<|endoftext|>" in a question is counted as plain text.
-    return len(_encoding(encoding_name).encode(text, disallowed_special=()))
 
 
 def _lone_surrogate_at(text: str) -> int | None:
@@ -52,7 +40,7 @@ def validate_question(question: object, settings: Settings) -> str:
     stripped = question.strip()
     if not stripped:
         raise QuestionError("the question is empty")
-    tokens = count_tokens(stripped, settings.encoding)
+    tokens = token_counter(settings.encoding)(stripped)
     if tokens > settings.max_question_tokens:
         raise QuestionError(
             f"the question is too long ({tokens} tokens; the limit is {settings.max_question_tokens})"

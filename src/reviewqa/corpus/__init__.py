@@ -12,6 +12,7 @@ from reviewqa.corpus.ingest import (
     load_clean_text,
     load_documents,
     load_passages,
+    token_counter,
 )
 from reviewqa.corpus.readers import READERS, RawDocument, read_document
 from reviewqa.corpus.sentences import split_sentences
@@ -35,4 +36,5 @@ __all__ = [
     "load_passages",
     "read_document",
     "split_sentences",
+    "token_counter",
 ]

@@ -9,6 +9,7 @@ review documents), ``clean/<doc_id>.txt`` (the cleaned text all offsets index in
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -26,7 +27,7 @@ from reviewqa.corpus.readers import READERS, RawDocument, Reader, UnreadableDocu
 from reviewqa.errors import CorpusError
 from reviewqa.fileio import atomic_write_text
 from reviewqa.models import Document, Passage
-from reviewqa.settings import Settings
+from reviewqa.settings import Settings, SettingsError
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +87,7 @@ def ingest(
     toml_path = documents_toml_path(settings.corpus_dir)
     table = load_document_table(toml_path)
     _warn_unmatched_entries(table, files, documents_dir, toml_path)
-    count_tokens = _token_counter(settings.encoding)
+    count_tokens = token_counter(settings.encoding)
 
     ingested: list[_Ingested] = []
     skipped: list[SkippedDocument] = []
@@ -173,13 +174,20 @@ def _ingest_document(
     return _Ingested(document, cleaned, passages, len(sentences))
 
 
-def _token_counter(encoding_name: str) -> Callable[[str], int]:
+@functools.lru_cache(maxsize=4)
+def token_counter(encoding_name: str) -> Callable[[str], int]:
+    """Counts tokens of the tiktoken encoding ``encoding_name`` (cached: loading an encoding takes a moment).
+
+    Special-token text such as "<|endoftext|>" counts as plain text.
+    """
     import tiktoken
 
     try:
         encoding = tiktoken.get_encoding(encoding_name)
     except (ValueError, KeyError) as exc:
-        raise CorpusError(f"unknown tiktoken encoding {encoding_name!r} (setting 'encoding'): {exc}") from exc
+        raise SettingsError(
+            f"unknown tiktoken encoding {encoding_name!r} (setting 'encoding'): {exc}"
+        ) from exc
     return lambda text: len(encoding.encode(text, disallowed_special=()))
 
 

@@ -57,10 +57,15 @@ def search_dense(index: faiss.Index, queries: np.ndarray, k: int) -> tuple[np.nd
     if k <= 0:
         empty = np.zeros((len(queries), 0))
         return empty.astype(np.float32), empty.astype(np.int64)
+    queries = np.ascontiguousarray(queries, dtype=np.float32)
     if index_kind(index) == "hnsw":
-        set_ef_search(index, max(index.hnsw.efSearch, k))  # HNSW returns at most efSearch results
-    scores, ids = index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
-    return scores, ids
+        import faiss
+
+        # HNSW returns at most efSearch results. A per-call parameter, not a change to the shared index,
+        # which concurrent service threads are searching too.
+        params = faiss.SearchParametersHNSW(efSearch=max(index.hnsw.efSearch, k))
+        return index.search(queries, k, params=params)
+    return index.search(queries, k)
 
 
 def save_dense(index: faiss.Index, path: Path) -> None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 SEARCH_MODES = ("dense", "bm25", "hybrid")
 
 
@@ -62,6 +65,10 @@ class SearchIndex:
     _position: dict[str, int] = field(init=False, repr=False)
     _sentence_offsets: np.ndarray = field(init=False, repr=False)
     _neighbours: dict[str, tuple[str | None, str | None]] = field(init=False, repr=False)
+    # Objects later stages derive from this index (the answer engine's statistics), built once per index
+    # and released with it; see ``derived``.
+    _derived: dict[str, Any] = field(init=False, repr=False, default_factory=dict)
+    _derived_lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         self.passage_by_id = {p.passage_id: p for p in self.passages}
@@ -75,6 +82,13 @@ class SearchIndex:
         # Concurrent threads' query vectors are encoded together (see QueryBatcher); per index, not global.
         self.query_batcher = QueryBatcher(self.encoder.encode, max_batch=self.settings.query_batch_max)
         self.expander = QueryExpander(self.abbreviations)
+
+    def derived(self, name: str, build: Callable[[SearchIndex], T]) -> T:
+        """The object ``build(self)`` made on first use under ``name`` (thread-safe, once per index)."""
+        with self._derived_lock:
+            if name not in self._derived:
+                self._derived[name] = build(self)
+            return self._derived[name]
 
     # ------------------------------------------------------------ text
 
