@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from reviewqa.cli import main
 from reviewqa.eval.compare import EvalReportError, compare_summaries, format_comparison
 from reviewqa.eval.gold import GoldSetError, gold_path, load_gold
-from reviewqa.eval.report import write_report
+from reviewqa.eval.report import new_report_dir, write_report
 from reviewqa.eval.runner import run_eval, take_stratified
 from reviewqa.settings import PROJECT_ROOT
 
@@ -126,6 +126,19 @@ def test_cli_writes_a_report_and_compares_two(review_settings, review_index, tmp
     compared = runner.invoke(main, ["eval", "--compare", str(tmp_path / "a"), str(tmp_path / "b")], env=env)
     assert compared.exit_code == 0, compared.output
     assert "B - A" in compared.output and "+0.000" in compared.output
+    again = ["eval", "--split", "dev", "--limit", "2", "--gold", str(GOLD), "--out", str(tmp_path / "a")]
+    refused = runner.invoke(main, [*again, "--no-progress"], env=env)
+    assert refused.exit_code == 1 and "not empty" in refused.output and "--force" in refused.output
+    assert "Traceback" not in refused.output
+    forced = runner.invoke(main, [*again, "--no-progress", "--force"], env=env)
+    assert forced.exit_code == 0, forced.output
+    assert json.loads((tmp_path / "a" / "summary.json").read_text())["questions"] == 2
+
+
+def test_default_report_dirs_never_collide(tmp_path: Path) -> None:
+    first, second = new_report_dir(tmp_path / "reports"), new_report_dir(tmp_path / "reports")
+    assert first != second and first.is_dir() and second.is_dir()
+    assert second.name.startswith(first.name) or first.name[:15] != second.name[:15]
 
 
 def test_a_split_without_questions_is_a_clear_error(review_settings, tmp_path: Path) -> None:

@@ -61,6 +61,7 @@ def test_build_writes_a_complete_manifest(project: Settings) -> None:
     assert any(name.startswith("bm25/") for name in manifest["files"])
     status = index_status(project)
     assert status.ready and status.reason == "ready" and status.manifest == manifest
+    assert status.state == "ready"
 
 
 def test_up_to_date_index_is_not_rebuilt_unless_forced(project: Settings) -> None:
@@ -80,6 +81,7 @@ def test_corpus_change_makes_the_index_stale_and_a_build_refreshes_it(project: S
     document.write_text(document.read_text() + "\n\nSomatostatin analogues lower serum IGF1.\n")
     status = index_status(project)
     assert not status.ready and "stale" in status.reason and "reviewqa index" in status.reason
+    assert status.state == "stale"
     with pytest.raises(IndexNotReadyError, match=r"stale.*reviewqa index"):
         load_index(project)
     build_index(project)
@@ -92,6 +94,7 @@ def test_missing_index_says_to_run_reviewqa_index(project: Settings) -> None:
     with pytest.raises(IndexNotReadyError, match="reviewqa index"):
         load_index(project)
     assert not index_status(project).ready
+    assert index_status(project).state == "missing"
 
 
 @pytest.mark.parametrize("content", [b"{not json", b"", b'{"format_version": 1}'])
@@ -101,6 +104,7 @@ def test_corrupt_manifest_gives_the_clear_error(project: Settings, content: byte
         load_index(project)
     status = index_status(project)
     assert not status.ready and "corrupt" in status.reason
+    assert status.state == "corrupt"
 
 
 def test_corrupt_faiss_file_gives_the_clear_error(project: Settings) -> None:
@@ -116,6 +120,7 @@ def test_truncated_faiss_file_gives_the_clear_error_even_without_checksums(proje
     faiss_path = project.index_dir / "current" / "passages.faiss"
     faiss_path.write_bytes(faiss_path.read_bytes()[:100])
     assert not index_status(project).ready
+    assert index_status(project).state == "corrupt"
     manifest = store.read_manifest(project.index_dir / "current")
     manifest["files"]["passages.faiss"]["bytes"] = 100  # as if the manifest agreed: the reader must fail
     from reviewqa.index.search import open_index
@@ -181,3 +186,46 @@ def test_commands_turn_a_missing_index_into_one_line(
     result = CliRunner().invoke(main, ["index"])
     assert result.exit_code == 0 and "index ready" in result.output
     assert load_index(project).passages
+
+
+def test_unreadable_corpus_document_makes_the_index_not_ready_without_raising(
+    project: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    document = project.documents_dir / "small-review.txt"
+    real_read_bytes = Path.read_bytes
+
+    def read_bytes(path: Path) -> bytes:
+        if path == document:  # chmod 000 would not stop root, so fail the read itself
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_read_bytes(path)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    status = index_status(project)
+    assert not status.ready and status.state == "unreadable_corpus"
+    assert "cannot check the index against the corpus" in status.reason
+
+
+def test_fingerprint_memo_rehashes_only_when_a_document_changes(
+    project: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib
+
+    # the package exports the function ingest(), which hides the module of the same name
+    ingest_module = importlib.import_module("reviewqa.corpus.ingest")
+
+    hashed: list[Settings] = []
+    real = ingest_module.corpus_fingerprint
+
+    def counting(settings: Settings) -> str:
+        hashed.append(settings)
+        return real(settings)
+
+    monkeypatch.setattr(ingest_module, "corpus_fingerprint", counting)
+    memo = ingest_module.FingerprintMemo()
+    assert index_status(project, fingerprints=memo).ready
+    assert index_status(project, fingerprints=memo).ready
+    assert len(hashed) == 1
+    document = project.documents_dir / "small-review.txt"
+    document.write_text(document.read_text() + "\nOne more sentence.\n")
+    status = index_status(project, fingerprints=memo)
+    assert len(hashed) == 2 and status.state == "stale"

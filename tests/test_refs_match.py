@@ -227,3 +227,20 @@ def test_match_command_lists_matches_and_unmatched(project: Settings) -> None:
     assert "UNMATCHED sources/unknown.txt" in result.output
     assert "1 matched (1 would record in documents.toml), 1 unmatched" in result.output
     assert not (project.corpus_dir / "documents.toml").exists()
+
+
+def test_match_command_reports_a_damaged_pdf_as_unreadable_without_a_traceback(project: Settings) -> None:
+    # pypdf raises NotImplementedError (not one of its own errors) for this unsupported encryption.
+    good = write_pdf(sources(project) / "damaged.pdf", [GRADISHAR.title, FILLER]).read_bytes()
+    damaged = good.replace(b"trailer\n<<", b"trailer\n<< /Encrypt << /Filter /Standard /V 9 /R 9 >>", 1)
+    assert damaged != good
+    (sources(project) / "damaged.pdf").write_bytes(damaged)
+    env = {"REVIEWQA_CORPUS_DIR": str(project.corpus_dir)}
+
+    result = CliRunner().invoke(main, ["refs", "match", "--dry-run"], env=env)
+
+    assert result.exit_code == 0, result.output
+    assert result.exception is None
+    assert "UNMATCHED sources/damaged.pdf" in result.output
+    assert "unreadable PDF" in result.output
+    assert "Traceback" not in result.output

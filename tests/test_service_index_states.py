@@ -17,6 +17,7 @@ def test_app_starts_without_an_index_and_answers_503(empty_settings: Settings) -
     assert body["ready"] is False and body["status"] == "not_ready"
     assert "reviewqa index" in body["reason"]
     assert body["manifest"] is None
+    assert body["state"] == "missing"
     ask = client.post("/api/v1/ask", json={"question": "Which receptor is targeted?"})
     assert "reviewqa index" in assert_json_error(ask, 503, "index_not_ready")["error"]["message"]
     assert ask.headers["Retry-After"]
@@ -83,11 +84,12 @@ def test_health_turns_503_when_the_corpus_changes(tmp_path, hostile_index) -> No
     shutil.copytree(hostile_index.settings.corpus_dir, settings.corpus_dir)
     build_index(settings)
     client = create_app(settings).test_client()
-    assert client.get("/api/v1/health").status_code == 200
+    assert client.get("/api/v1/health").get_json()["state"] == "ready"
     with (settings.documents_dir / "notes.txt").open("a", encoding="utf-8") as fh:
         fh.write("\nA new paragraph changes the corpus fingerprint.\n")
     health = client.get("/api/v1/health")
     assert health.status_code == 503
     assert "stale" in health.get_json()["reason"]
+    assert health.get_json()["state"] == "stale"
     # The loaded index still answers; only readiness reports the mismatch.
     assert client.get("/api/v1/search?q=ZQX7").status_code == 200

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import tomllib
-import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -178,13 +177,9 @@ def _coerce(cls: type[Settings], name: str, value: object) -> object:
     if name not in hints:
         raise SettingsError(f"unknown setting {name!r}")
     target = hints[name]
-    if isinstance(target, types.UnionType):  # e.g. "Path | None": use the first concrete type
-        target = next(t for t in typing.get_args(target) if t is not type(None))
     try:
         if target is Path:
             return Path(value).expanduser()  # type: ignore[arg-type]
-        if target is bool and isinstance(value, str):
-            return value.strip().lower() in {"1", "true", "yes", "on"}
         if target in (int, float, str) and not isinstance(value, target):
             return target(value)
     except (TypeError, ValueError) as exc:

@@ -23,11 +23,8 @@ WRAP = 100
 def ask(settings: Settings, question: str, as_json: bool, top_k: int | None) -> None:
     """Answer QUESTION from the indexed documents, with citations."""
     from reviewqa.answer.pipeline import answer
-    from reviewqa.answer.question import validate_question
-    from reviewqa.index import load_index
 
-    validate_question(question, settings)  # a bad question fails before the index loads
-    result = answer(question, settings, load_index(settings), top_k=top_k)
+    result = answer(question, settings, top_k=top_k)  # checks the question before loading the index
     click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) if as_json else render(result))
 
 

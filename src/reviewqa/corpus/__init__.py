@@ -4,6 +4,7 @@ from reviewqa.corpus.chunking import build_passages, document_sentences
 from reviewqa.corpus.citations import find_citations
 from reviewqa.corpus.cleaning import CleanedText, clean_pages, clean_text
 from reviewqa.corpus.ingest import (
+    FingerprintMemo,
     IngestResult,
     SkippedDocument,
     corpus_fingerprint,
@@ -12,6 +13,7 @@ from reviewqa.corpus.ingest import (
     load_clean_text,
     load_documents,
     load_passages,
+    read_passages,
     token_counter,
 )
 from reviewqa.corpus.readers import READERS, RawDocument, read_document
@@ -20,6 +22,7 @@ from reviewqa.corpus.sentences import split_sentences
 __all__ = [
     "READERS",
     "CleanedText",
+    "FingerprintMemo",
     "IngestResult",
     "RawDocument",
     "SkippedDocument",
@@ -35,6 +38,7 @@ __all__ = [
     "load_documents",
     "load_passages",
     "read_document",
+    "read_passages",
     "split_sentences",
     "token_counter",
 ]

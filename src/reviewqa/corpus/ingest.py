@@ -13,6 +13,7 @@ import functools
 import hashlib
 import json
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -294,6 +295,41 @@ def corpus_fingerprint(settings: Settings, *, readers: Mapping[str, Reader] | No
     return digest.hexdigest()
 
 
+FileSignature = tuple[str, int, int]
+
+
+class FingerprintMemo:
+    """``corpus_fingerprint`` remembered per (path, size, mtime_ns) of the corpus files and the chunk
+    settings, so a health probe stats the files instead of hashing them all when nothing changed."""
+
+    def __init__(self) -> None:
+        self._signature: tuple[object, ...] | None = None
+        self._fingerprint = ""
+        self._lock = threading.Lock()
+
+    def fingerprint(self, settings: Settings) -> str:
+        signature = _corpus_signature(settings)
+        with self._lock:
+            if signature != self._signature:
+                self._fingerprint = corpus_fingerprint(settings)
+                self._signature = signature
+            return self._fingerprint
+
+
+def _corpus_signature(settings: Settings) -> tuple[object, ...]:
+    documents_dir = settings.documents_dir
+    toml_path = documents_toml_path(settings.corpus_dir)
+    paths = [toml_path] if toml_path.exists() else []
+    if documents_dir.is_dir():
+        paths += discover_documents(documents_dir)
+    files: list[FileSignature] = []
+    for path in paths:
+        stat = path.stat()
+        files.append((str(path), stat.st_size, stat.st_mtime_ns))
+    chunking = (settings.encoding, settings.chunk_tokens, settings.chunk_overlap_sentences)
+    return (chunking, str(documents_dir), tuple(files))
+
+
 def ingested_fingerprint(settings: Settings) -> str | None:
     """The fingerprint the current artifacts in ``index_dir`` were made from; None if absent or unreadable."""
     try:
@@ -308,12 +344,17 @@ def load_passages(settings: Settings) -> list[Passage]:
     """The passages ``ingest`` wrote; ``CorpusError`` telling to run `reviewqa ingest` if missing or bad."""
     path = settings.index_dir / PASSAGES_FILE
     try:
-        with path.open(encoding="utf-8") as fh:
-            return [Passage.from_dict(json.loads(line)) for line in fh if line.strip()]
+        return read_passages(path)
     except FileNotFoundError as exc:
         raise CorpusError(f"{path} not found: run `reviewqa ingest` first") from exc
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise CorpusError(f"{path} is unreadable ({exc}): run `reviewqa ingest` again") from exc
+
+
+def read_passages(path: Path) -> list[Passage]:
+    """The passages of a passages.jsonl file; OSError, ValueError, KeyError or TypeError if it is bad."""
+    with path.open(encoding="utf-8") as fh:
+        return [Passage.from_dict(json.loads(line)) for line in fh if line.strip()]
 
 
 def load_documents(settings: Settings) -> list[dict[str, Any]]:

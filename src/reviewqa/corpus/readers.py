@@ -50,8 +50,9 @@ def read_text_file(path: Path) -> RawDocument:
     return RawDocument(pages=[text], paged=False)
 
 
-def read_pdf_file(path: Path) -> RawDocument:
-    """The text of every page (pypdf), numbered from 1. A page that fails to extract is left empty."""
+def read_pdf_file(path: Path, max_pages: int | None = None) -> RawDocument:
+    """The text of every page (pypdf; only the first ``max_pages`` when given), numbered from 1.
+    A page that fails to extract is left empty."""
     import pypdf  # imported here: only needed when the corpus holds PDFs
     from pypdf.errors import PyPdfError
 
@@ -66,6 +67,8 @@ def read_pdf_file(path: Path) -> RawDocument:
         raise UnreadableDocumentError(f"cannot read PDF {path}: {exc}") from exc
     except Exception as exc:  # damaged PDFs make pypdf raise almost anything; one file must not stop the rest
         raise UnreadableDocumentError(f"cannot read PDF {path}: {type(exc).__name__}: {exc}") from exc
+    if max_pages is not None:
+        page_count = min(page_count, max_pages)
     pages = [_extract_page(reader, number, path) for number in range(page_count)]
     return RawDocument(pages=pages, paged=True, metadata=_pdf_metadata(reader))
 
@@ -79,18 +82,32 @@ def _extract_page(reader: object, number: int, path: Path) -> str:
 
 
 def _pdf_metadata(reader: object) -> dict[str, str]:
+    """The PDF's declared "title" and "authors"; its other text fields ("/Subject", a publisher's "/doi",
+    ...) and the XMP packet ("xmp") under their own lower-cased names, where refs looks for DOIs."""
     try:
-        info = reader.metadata  # type: ignore[attr-defined]
+        declared = reader.metadata or {}  # type: ignore[attr-defined]
+        info = {str(name): value.get_object() for name, value in declared.items()}
     except Exception:  # damaged metadata is not worth losing the document over
-        return {}
-    if not info:
-        return {}
+        info = {}
     metadata = {}
-    for name, attribute in (("title", "title"), ("authors", "author")):
-        value = getattr(info, attribute, None)
+    for raw_name, value in info.items():
+        name = raw_name.lstrip("/").lower()
         if isinstance(value, str) and value.strip():
-            metadata[name] = value.strip()
+            metadata["authors" if name == "author" else name] = value.strip()
+    xmp = _xmp_text(reader)
+    if xmp:
+        metadata["xmp"] = xmp
     return metadata
+
+
+def _xmp_text(reader: object) -> str:
+    """The raw XMP packet, where publishers often put prism:doi; empty when there is none."""
+    try:
+        stream = reader.trailer["/Root"].get("/Metadata")  # type: ignore[attr-defined]
+        return stream.get_object().get_data().decode("utf-8", errors="replace") if stream else ""
+    except Exception:  # a broken XMP packet is not worth losing the document over
+        logger.debug("no readable XMP metadata", exc_info=True)
+        return ""
 
 
 # Read-only; pass your own mapping to ``read_document``/``ingest`` to add formats.

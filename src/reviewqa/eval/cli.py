@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -29,6 +28,7 @@ from reviewqa.settings import Settings
     "--compare", nargs=2, type=click.Path(file_okay=False, path_type=Path), metavar="A B",
     help="Print metric deltas between two report directories instead of running.",
 )  # fmt: skip
+@click.option("--force", is_flag=True, help="Write into a non-empty --out directory (overwrites a report).")
 @click.option("--progress/--no-progress", default=True, help="Show a progress bar.")
 @click.pass_obj
 def eval_command(
@@ -38,6 +38,7 @@ def eval_command(
     limit: int | None,
     gold: Path | None,
     compare: tuple[Path, Path] | None,
+    force: bool,
     progress: bool,
 ) -> None:
     """Run the offline evaluation and write results, summary and Markdown/HTML reports."""
@@ -48,14 +49,24 @@ def eval_command(
         return
 
     from reviewqa.eval.gold import gold_path, load_gold
-    from reviewqa.eval.report import HTML_FILE, format_value, headline_rows, write_report
+    from reviewqa.eval.report import (
+        HTML_FILE,
+        check_out_dir,
+        format_value,
+        headline_rows,
+        new_report_dir,
+        write_report,
+    )
     from reviewqa.eval.runner import run_eval
     from reviewqa.index import load_index
 
-    load_gold(gold or gold_path(settings.eval_dir))  # a bad gold set fails before the slow index load
+    # A bad gold set or --out fails before the slow index load.
+    questions = load_gold(gold or gold_path(settings.eval_dir))
+    if out is not None:
+        check_out_dir(out, force=force)
     index = load_index(settings)
-    run = run_eval(settings, index, split, limit=limit, gold_file=gold, progress=progress)
-    out_dir = out or settings.eval_dir / "reports" / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    run = run_eval(settings, index, split, limit=limit, questions=questions, progress=progress)
+    out_dir = out or new_report_dir(settings.eval_dir / "reports")
     paths = write_report(run, out_dir)
     summary = run.summary
     click.echo(f"{summary['questions']} questions ({summary['out_of_scope']} out-of-scope), split {split}")

@@ -7,10 +7,18 @@ import html
 import io
 import json
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from reviewqa.errors import ReviewqaError
 from reviewqa.eval.runner import EvalRun, QuestionResult
+from reviewqa.fileio import atomic_write_text
+
+
+class ReportDirError(ReviewqaError):
+    """The report directory cannot be used (an explicit --out that already holds files)."""
+
 
 RESULTS_FILE = "results.jsonl"
 SUMMARY_FILE = "summary.json"
@@ -64,17 +72,40 @@ PER_TYPE_HEADER = (
 
 
 def write_report(run: EvalRun, out_dir: Path) -> dict[str, Path]:
-    """Write every output file of ``run`` into ``out_dir`` (created); returns their paths by name."""
+    """Write every output file of ``run`` into ``out_dir`` (created); returns their paths by name.
+
+    Each file is written atomically, so an interrupted run never leaves half a report file.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {name: out_dir / name for name in (RESULTS_FILE, SUMMARY_FILE, MARKDOWN_FILE, HTML_FILE)}
-    with paths[RESULTS_FILE].open("w", encoding="utf-8") as fh:
-        for result in run.results:
-            fh.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
+    results = "".join(json.dumps(result.to_dict(), ensure_ascii=False) + "\n" for result in run.results)
+    atomic_write_text(paths[RESULTS_FILE], results)
     summary = {"created": run.created, "index_fingerprint": run.index_fingerprint, **run.summary}
-    paths[SUMMARY_FILE].write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    paths[MARKDOWN_FILE].write_text(markdown_report(run), encoding="utf-8")
-    paths[HTML_FILE].write_text(html_report(run, render_plots(run)), encoding="utf-8")
+    atomic_write_text(paths[SUMMARY_FILE], json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    atomic_write_text(paths[MARKDOWN_FILE], markdown_report(run))
+    atomic_write_text(paths[HTML_FILE], html_report(run, render_plots(run)))
     return paths
+
+
+def new_report_dir(reports_dir: Path) -> Path:
+    """A new, empty directory under ``reports_dir`` named by the UTC time; "-2", "-3"... on a clash."""
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    suffix = 1
+    while True:
+        candidate = reports_dir / (stamp if suffix == 1 else f"{stamp}-{suffix}")
+        try:
+            candidate.mkdir()  # fails if taken, so two runs in the same second never share a directory
+        except FileExistsError:
+            suffix += 1
+            continue
+        return candidate
+
+
+def check_out_dir(out_dir: Path, *, force: bool) -> None:
+    """Refuse to write into a non-empty ``out_dir`` unless ``force``: an earlier report would be mixed in."""
+    if not force and out_dir.is_dir() and any(out_dir.iterdir()):
+        raise ReportDirError(f"{out_dir} is not empty: choose another --out or pass --force to overwrite")
 
 
 def format_value(value: Any) -> str:

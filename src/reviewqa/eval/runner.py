@@ -81,12 +81,18 @@ def run_eval(
     *,
     limit: int | None = None,
     gold_file: Path | None = None,
+    questions: Sequence[GoldQuestion] | None = None,
     progress: bool = False,
 ) -> EvalRun:
-    """Answer every gold question of ``split`` (at most ``limit``, spread over the types) and score it."""
+    """Answer every gold question of ``split`` (at most ``limit``, spread over the types) and score it.
+
+    ``questions`` is the gold set already read (else it is read from ``gold_file`` or eval/gold.jsonl).
+    """
     from reviewqa.answer import answer
 
-    questions = select_split(load_gold(gold_file or gold_path(settings.eval_dir)), split)
+    if questions is None:
+        questions = load_gold(gold_file or gold_path(settings.eval_dir))
+    questions = select_split(questions, split)
     if limit is not None:
         questions = take_stratified(questions, limit)
     if not questions:

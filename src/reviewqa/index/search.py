@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
+from reviewqa.corpus.ingest import read_passages
 from reviewqa.errors import IndexNotReadyError, QuestionError, ReviewqaError
 from reviewqa.index import store
 from reviewqa.index.abbreviations import QueryExpander
@@ -259,7 +260,7 @@ def open_index(directory: Path, settings: Settings, manifest: dict[str, Any] | N
     """Load the artifacts of the index in ``directory`` (no staleness check: benchmarks use this)."""
     manifest = manifest or store.read_manifest(directory)
     try:
-        passages = _read_passages(directory / store.PASSAGES)
+        passages = read_passages(directory / store.PASSAGES)
         documents = json.loads((directory / store.DOCUMENTS).read_text(encoding="utf-8"))
         abbreviations = json.loads((directory / store.ABBREVIATIONS).read_text(encoding="utf-8"))
         dense = load_dense(directory / store.DENSE)
@@ -287,11 +288,6 @@ def open_index(directory: Path, settings: Settings, manifest: dict[str, Any] | N
         sentence_rows=sentence_rows,
         encoder=encoder,
     )
-
-
-def _read_passages(path: Path) -> list[Passage]:
-    with path.open(encoding="utf-8") as fh:
-        return [Passage.from_dict(json.loads(line)) for line in fh if line.strip()]
 
 
 def _check_consistent(

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -33,6 +33,9 @@ from reviewqa.index.lexical import Bm25Index
 from reviewqa.index.tokenize import DEFAULT_TOKENIZER
 from reviewqa.models import Passage
 from reviewqa.settings import Settings
+
+if TYPE_CHECKING:
+    from reviewqa.corpus import FingerprintMemo
 
 log = logging.getLogger(__name__)
 
@@ -50,11 +53,24 @@ BM25_DIR = "bm25"
 RUN_INDEX = "Run `reviewqa index` to build it."
 
 
+# Why an index is (not) usable: "corrupt" is damage to fix, the others are states to wait out or rebuild.
+IndexState = Literal["ready", "missing", "stale", "corrupt", "unreadable_corpus"]
+
+
 @dataclass(frozen=True)
 class IndexStatus:
     ready: bool
     reason: str
     manifest: dict[str, Any] | None
+    state: IndexState = "ready"
+
+
+class IndexStateError(IndexNotReadyError):
+    """IndexNotReadyError that says which state the index is in, for callers that act on it."""
+
+    def __init__(self, message: str, state: IndexState) -> None:
+        super().__init__(message)
+        self.state: IndexState = state
 
 
 def current_dir(settings: Settings) -> Path:
@@ -312,17 +328,19 @@ def read_manifest(directory: Path) -> dict[str, Any]:
     """The manifest of the index in ``directory``; IndexNotReadyError if missing or unreadable."""
     path = directory / MANIFEST
     if not path.exists():
-        raise IndexNotReadyError(f"no index found at {directory}. {RUN_INDEX}")
+        raise IndexStateError(f"no index found at {directory}. {RUN_INDEX}", "missing")
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise IndexNotReadyError(f"the index manifest {path} is corrupt ({exc}). {RUN_INDEX}") from exc
+        raise IndexStateError(
+            f"the index manifest {path} is corrupt ({exc}). {RUN_INDEX}", "corrupt"
+        ) from exc
     required = ("format_version", "model", "corpus_fingerprint", "files", "counts")
     if not isinstance(manifest, dict) or any(key not in manifest for key in required):
-        raise IndexNotReadyError(f"the index manifest {path} is incomplete or corrupt. {RUN_INDEX}")
+        raise IndexStateError(f"the index manifest {path} is incomplete or corrupt. {RUN_INDEX}", "corrupt")
     if manifest["format_version"] != FORMAT_VERSION:
-        raise IndexNotReadyError(
-            f"the index at {directory} was built by another version of reviewqa. {RUN_INDEX}"
+        raise IndexStateError(
+            f"the index at {directory} was built by another version of reviewqa. {RUN_INDEX}", "stale"
         )
     return manifest
 
@@ -332,42 +350,57 @@ def verify_files(directory: Path, manifest: dict[str, Any], *, checksums: bool) 
     for name, expected in manifest["files"].items():
         path = directory / name
         if not path.is_file():
-            raise IndexNotReadyError(f"the index is corrupt: {path} is missing. {RUN_INDEX}")
+            raise IndexStateError(f"the index is corrupt: {path} is missing. {RUN_INDEX}", "corrupt")
         if path.stat().st_size != expected["bytes"] or (checksums and _sha256(path) != expected["sha256"]):
-            raise IndexNotReadyError(f"the index is corrupt: {path} has changed since the build. {RUN_INDEX}")
+            raise IndexStateError(
+                f"the index is corrupt: {path} has changed since the build. {RUN_INDEX}", "corrupt"
+            )
 
 
-def check_current(settings: Settings, *, checksums: bool) -> dict[str, Any]:
-    """The manifest of ``index/current`` if it is complete and matches the corpus and model."""
+def check_current(
+    settings: Settings, *, checksums: bool, fingerprints: FingerprintMemo | None = None
+) -> dict[str, Any]:
+    """The manifest of ``index/current`` if it is complete and matches the corpus and model.
+
+    ``fingerprints`` remembers the corpus fingerprint between calls (health probes), instead of
+    hashing every document each time.
+    """
     from reviewqa.corpus import corpus_fingerprint
 
     directory = current_dir(settings)
     manifest = read_manifest(directory)
     verify_files(directory, manifest, checksums=checksums)
     if manifest["model"].get("name") != model_name(settings.model_path):
-        raise IndexNotReadyError(
+        raise IndexStateError(
             f"the index was built with the model {manifest['model'].get('name')!r}, "
-            f"but model_path is now {settings.model_path}. {RUN_INDEX}"
+            f"but model_path is now {settings.model_path}. {RUN_INDEX}",
+            "stale",
         )
     try:
-        fingerprint = corpus_fingerprint(settings)
-    except CorpusError as exc:
-        raise IndexNotReadyError(f"cannot check the index against the corpus: {exc}") from exc
+        fingerprint = (
+            fingerprints.fingerprint(settings) if fingerprints is not None else corpus_fingerprint(settings)
+        )
+    except (CorpusError, OSError) as exc:
+        raise IndexStateError(
+            f"cannot check the index against the corpus: {exc}", "unreadable_corpus"
+        ) from exc
     if fingerprint != manifest["corpus_fingerprint"]:
-        raise IndexNotReadyError(
-            f"the index is stale: the corpus or chunk settings changed since it was built. {RUN_INDEX}"
+        raise IndexStateError(
+            f"the index is stale: the corpus or chunk settings changed since it was built. {RUN_INDEX}",
+            "stale",
         )
     return manifest
 
 
-def index_status(settings: Settings) -> IndexStatus:
+def index_status(settings: Settings, *, fingerprints: FingerprintMemo | None = None) -> IndexStatus:
     """Ready or not, why, and the manifest: a cheap check (sizes, not checksums) for health endpoints."""
     try:
-        manifest = check_current(settings, checksums=False)
+        manifest = check_current(settings, checksums=False, fingerprints=fingerprints)
     except IndexNotReadyError as exc:
         manifest = _manifest_or_none(current_dir(settings))
-        return IndexStatus(False, str(exc), manifest)
-    return IndexStatus(True, "ready", manifest)
+        state: IndexState = exc.state if isinstance(exc, IndexStateError) else "corrupt"
+        return IndexStatus(False, str(exc), manifest, state)
+    return IndexStatus(True, "ready", manifest, "ready")
 
 
 def _manifest_or_none(directory: Path) -> dict[str, Any] | None:

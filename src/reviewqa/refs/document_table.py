@@ -1,4 +1,6 @@
-"""Read and update `corpus/documents.toml` without clobbering entries other tools or the user wrote.
+"""Update `corpus/documents.toml` without clobbering entries other tools or the user wrote.
+
+Reading it (and its path) belongs to the corpus stage: `reviewqa.corpus.metadata`.
 
 Updates take an exclusive lock, re-read the file, merge, and replace it atomically, so two refs commands
 running at once cannot lose each other's entries and the corpus stage never reads half a file.
@@ -27,18 +29,6 @@ HEADER = "# Metadata per document, keyed by its path relative to corpus/document
 
 class DocumentTableError(ReviewqaError):
     """documents.toml cannot be read or updated."""
-
-
-def documents_toml_path(documents_dir: Path) -> Path:
-    return documents_dir.parent / "documents.toml"
-
-
-def read_document_entries(path: Path) -> dict[str, dict[str, Any]]:
-    """The ``[documents."<path>"]`` tables, keyed by path relative to documents/; {} when absent."""
-    documents = _read(path).get("documents", {})
-    if not isinstance(documents, dict):
-        raise DocumentTableError(f"{path}: 'documents' must be a table of tables")
-    return {name: dict(entry) for name, entry in documents.items() if isinstance(entry, dict)}
 
 
 def update_document_entries(path: Path, updates: Mapping[str, Mapping[str, Any]]) -> None:

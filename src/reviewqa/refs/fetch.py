@@ -19,13 +19,14 @@ import requests
 from rapidfuzz import fuzz
 
 from reviewqa import __version__ as reviewqa_version
+from reviewqa.corpus.metadata import SOURCES_FOLDER, documents_toml_path, load_document_table
 from reviewqa.errors import ReviewqaError
 from reviewqa.fileio import atomic_write_text
 from reviewqa.models import CitedWork
 from reviewqa.refs.bibliography import load_bibliography, slugify
-from reviewqa.refs.document_table import documents_toml_path, read_document_entries, update_document_entries
+from reviewqa.refs.document_table import update_document_entries
 from reviewqa.refs.jats import jats_to_text, strip_markup
-from reviewqa.refs.match import SOURCES_FOLDER, normalise_doi, normalise_words, source_entry
+from reviewqa.refs.match import normalise_doi, normalise_words, source_entry
 from reviewqa.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -152,7 +153,7 @@ def fetch_sources(
     if unknown:
         raise FetchError(f"not in {settings.references_path}: {', '.join(unknown)}")
     works = [bibliography[k] for k in keys] if keys else list(bibliography.values())
-    read_document_entries(documents_toml_path(settings.documents_dir))  # fail early on a broken file
+    load_document_table(documents_toml_path(settings.corpus_dir))  # fail early on a broken file
     report = FetchReport()
     own_client = client is None
     client = client or PoliteClient(settings)
@@ -197,7 +198,7 @@ def _fetch_one(settings: Settings, client: PoliteClient, work: CitedWork, *, for
     if not body and not abstract:
         return FetchOutcome(work.key, "no abstract", "found, but neither abstract nor open full text")
     atomic_write_text(target, render_source_text(work, record, abstract, body))
-    update_document_entries(documents_toml_path(settings.documents_dir), {relative: source_entry(work)})
+    update_document_entries(documents_toml_path(settings.corpus_dir), {relative: source_entry(work)})
     outcome: Outcome = "full text" if body else "abstract"
     return FetchOutcome(work.key, outcome, record.get("pmcid") or record.get("pmid") or "", relative)
 
@@ -205,7 +206,7 @@ def _fetch_one(settings: Settings, client: PoliteClient, work: CitedWork, *, for
 def _reason_to_skip(settings: Settings, key: str, relative: str, target: Path) -> str:
     if target.exists():
         return f"{relative} exists (use --force to replace it)"
-    entries = read_document_entries(documents_toml_path(settings.documents_dir))
+    entries = load_document_table(documents_toml_path(settings.corpus_dir))
     others = [p for p, e in entries.items() if e.get("key") == key and (settings.documents_dir / p).exists()]
     if others:
         return f"already has a source document: {', '.join(sorted(others))} (use --force to fetch anyway)"

@@ -16,15 +16,16 @@ from typing import Literal
 
 from rapidfuzz import fuzz
 
+from reviewqa.corpus.metadata import SOURCES_FOLDER, documents_toml_path, load_document_table
+from reviewqa.corpus.readers import READERS, UnreadableDocumentError, read_document, read_pdf_file
 from reviewqa.models import CitedWork
 from reviewqa.refs.bibliography import load_bibliography, short_slug, slugify
-from reviewqa.refs.document_table import documents_toml_path, read_document_entries, update_document_entries
+from reviewqa.refs.document_table import update_document_entries
 from reviewqa.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-SOURCE_SUFFIXES = {".pdf", ".txt"}
-SOURCES_FOLDER = "sources"
+SOURCE_SUFFIXES = frozenset(READERS)  # every format the corpus can ingest
 HEAD_CHARS = 4000  # a paper's own DOI and title sit on its first page; later pages cite other works
 TITLE_THRESHOLD = 90.0
 TITLE_MARGIN = 3.0  # the best title must beat the runner-up by this much, else the match is ambiguous
@@ -74,8 +75,8 @@ class MatchReport:
 def match_sources(settings: Settings, *, force: bool = False, write: bool = True) -> MatchReport:
     """Match every source file; record new links in documents.toml (existing links kept unless ``force``)."""
     bibliography = load_bibliography(settings.references_path)
-    table_path = documents_toml_path(settings.documents_dir)
-    entries = read_document_entries(table_path)
+    table_path = documents_toml_path(settings.corpus_dir)
+    entries = load_document_table(table_path)
     report = MatchReport()
     for path in source_files(settings.documents_dir):
         relative = path.relative_to(settings.documents_dir).as_posix()
@@ -191,43 +192,19 @@ class SourceReadError(Exception):
 
 
 def read_source_text(path: Path, relative_path: str) -> SourceText:
-    if path.suffix.lower() == ".pdf":
-        return _read_pdf(path, relative_path)
+    """The first page and metadata of ``path``, read by the corpus reader for its format."""
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError as exc:
-        raise SourceReadError(f"cannot read: {exc}") from exc
-    return SourceText(relative_path=relative_path, head=text[:HEAD_CHARS])
-
-
-def _read_pdf(path: Path, relative_path: str) -> SourceText:
-    from pypdf import PdfReader
-    from pypdf.errors import PyPdfError
-
-    try:
-        reader = PdfReader(path)
-        head = reader.pages[0].extract_text() if reader.pages else ""
-        metadata = {str(k): str(v) for k, v in (reader.metadata or {}).items()}
-        xmp = _xmp_text(reader)
-    except (PyPdfError, OSError, ValueError, KeyError) as exc:
-        raise SourceReadError(f"unreadable PDF: {exc}") from exc
-    metadata_dois = [doi for value in [*metadata.values(), xmp] for doi in find_dois(value)]
+        # Only the first page matters (see HEAD_CHARS), so a long PDF is not extracted whole.
+        raw = read_pdf_file(path, max_pages=1) if path.suffix.lower() == ".pdf" else read_document(path)
+    except UnreadableDocumentError as exc:
+        kind = "PDF" if path.suffix.lower() == ".pdf" else "file"
+        raise SourceReadError(f"unreadable {kind}: {exc}") from exc
     return SourceText(
         relative_path=relative_path,
-        head=(head or "")[:HEAD_CHARS],
-        metadata_dois=metadata_dois,
-        metadata_title=metadata.get("/Title", ""),
+        head=(raw.pages[0] if raw.pages else "")[:HEAD_CHARS],
+        metadata_dois=[doi for value in raw.metadata.values() for doi in find_dois(value)],
+        metadata_title=raw.metadata.get("title", ""),
     )
-
-
-def _xmp_text(reader: object) -> str:
-    """The raw XMP packet, where publishers often put prism:doi; empty when there is none."""
-    try:
-        stream = reader.trailer["/Root"].get("/Metadata")  # type: ignore[attr-defined]
-        return stream.get_object().get_data().decode("utf-8", errors="replace") if stream else ""
-    except Exception:  # a broken XMP packet must not stop matching by text or title
-        logger.debug("no readable XMP metadata", exc_info=True)
-        return ""
 
 
 def find_dois(text: str) -> list[str]:

@@ -87,24 +87,27 @@ def health_report(state: ServiceState) -> dict[str, Any]:
     from reviewqa.errors import IndexNotReadyError
     from reviewqa.index import index_status
 
-    status = index_status(state.settings)
-    ready, reason, manifest = status.ready, status.reason, status.manifest
+    status = index_status(state.settings, fingerprints=state.fingerprints)
+    ready, reason, manifest, index_state = status.ready, status.reason, status.manifest, status.state
     if ready:
         try:
             loaded = state.index.get()
         except IndexNotReadyError as exc:
-            ready, reason = False, str(exc)
+            # current on disk (sizes checked) but it does not load (checksums, contents): damaged
+            ready, reason, index_state = False, str(exc), "corrupt"
         else:
             if manifest is not None and loaded.manifest != manifest:
-                ready, reason = (
+                ready, reason, index_state = (
                     False,
                     "the index was rebuilt after the service loaded it; restart the service",
+                    "stale",
                 )
             manifest = loaded.manifest
     return {
         "status": "ready" if ready else "not_ready",
         "ready": ready,
         "reason": reason or ("ok" if ready else "not ready"),
+        "state": index_state,
         "manifest": public_manifest(manifest),
     }
 

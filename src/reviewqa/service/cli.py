@@ -68,7 +68,7 @@ def load_index_for_serving(settings: Settings):  # -> SearchIndex | None
     from reviewqa.index import index_status, load_index
 
     status = index_status(settings)
-    if not status.ready and "corrupt" in status.reason:
+    if status.state == "corrupt":
         raise IndexNotReadyError(f"refusing to serve: {status.reason}")
     if not status.ready:
         click.echo(f"warning: the index is not ready ({status.reason}); /api/v1/health answers 503", err=True)

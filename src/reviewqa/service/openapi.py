@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
 from reviewqa import __version__
+from reviewqa.index.store import IndexState
 from reviewqa.service.validation import MAX_HISTORY_TURNS, MAX_QUERY_CHARS, MAX_TOP_K, MIN_TOP_K, SEARCH_MODES
 from reviewqa.settings import Settings
 
@@ -179,6 +180,7 @@ def _schemas(settings: Settings) -> dict[str, Schema]:
                 "status": {"type": "string", "enum": ["ready", "not_ready"]},
                 "ready": {"type": "boolean"},
                 "reason": {"type": "string"},
+                "state": {"type": "string", "enum": list(get_args(IndexState))},
                 "manifest": {"type": ["object", "null"]},
             }
         ),

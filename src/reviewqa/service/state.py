@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from reviewqa.corpus.ingest import FingerprintMemo
 from reviewqa.errors import IndexNotReadyError
 from reviewqa.lru import LRUCache
 from reviewqa.settings import Settings
@@ -32,10 +33,6 @@ class IndexHolder:
         self._lock = threading.Lock()
         self._last_attempt = -math.inf
         self._last_error = "the index has not been loaded yet; run `reviewqa index`"
-
-    @property
-    def loaded(self) -> SearchIndex | None:
-        return self._index
 
     def get(self) -> SearchIndex:
         """The index; raises IndexNotReadyError (with the reason) while it cannot be loaded."""
@@ -77,3 +74,5 @@ class ServiceState:
     settings: Settings
     index: IndexHolder
     answers: AnswerCache = field(default_factory=lambda: AnswerCache(0))
+    # Health probes re-hash the corpus only when a document's size or mtime changed.
+    fingerprints: FingerprintMemo = field(default_factory=FingerprintMemo)
