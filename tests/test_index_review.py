@@ -120,11 +120,15 @@ def test_bad_queries_and_modes_are_clear_errors(review_index: SearchIndex) -> No
 def test_approximate_search_agrees_with_exact_on_the_review(
     review_settings: Settings, review_index: SearchIndex, tmp_path: Path
 ) -> None:
-    approx_settings = review_settings.replace(index_dir=tmp_path / "index", approx_threshold=1)
+    # efSearch below the passage count, so the graph search is not an exhaustive scan in disguise.
+    approx_settings = review_settings.replace(
+        index_dir=tmp_path / "index", approx_threshold=1, hnsw_ef_search=16
+    )
     shutil.copytree(review_settings.index_dir / "current", approx_settings.index_dir / "current")
-    build_index(approx_settings, force=True)
+    build_index(approx_settings)  # the threshold change alone makes the flat index stale
     approx = load_index(approx_settings)
     assert approx.manifest["dense"]["kind"] == "hnsw" and review_index.manifest["dense"]["kind"] == "flat"
+    assert approx.dense.hnsw.efSearch == 16 < len(approx.passages)
     questions = [
         "Is the insulin receptor a target in breast cancer?",
         "What was the toxicity of ganitumab?",

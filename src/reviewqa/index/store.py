@@ -106,10 +106,12 @@ def build_index(settings: Settings, *, force: bool = False) -> dict[str, Any]:
     settings.index_dir.mkdir(parents=True, exist_ok=True)
     with _build_lock(settings.index_dir):
         if not force:
-            status = index_status(settings)
-            if status.ready and status.manifest is not None:
+            # Checksums, not just sizes: a damaged file of the right size must be rebuilt, as the
+            # "corrupt ... run `reviewqa index`" error promises.
+            with contextlib.suppress(IndexNotReadyError):
+                manifest = check_current(settings, checksums=True)
                 log.info("index is up to date")
-                return status.manifest
+                return manifest
         fingerprint = corpus_fingerprint(settings)
         if ingested_fingerprint(settings) != fingerprint:
             log.info("passages are missing or stale: ingesting the corpus")
@@ -335,14 +337,36 @@ def read_manifest(directory: Path) -> dict[str, Any]:
         raise IndexStateError(
             f"the index manifest {path} is corrupt ({exc}). {RUN_INDEX}", "corrupt"
         ) from exc
-    required = ("format_version", "model", "corpus_fingerprint", "files", "counts")
-    if not isinstance(manifest, dict) or any(key not in manifest for key in required):
+    if not _manifest_is_well_formed(manifest):
         raise IndexStateError(f"the index manifest {path} is incomplete or corrupt. {RUN_INDEX}", "corrupt")
     if manifest["format_version"] != FORMAT_VERSION:
         raise IndexStateError(
             f"the index at {directory} was built by another version of reviewqa. {RUN_INDEX}", "stale"
         )
     return manifest
+
+
+def _manifest_is_well_formed(manifest: object) -> bool:
+    """The fields the checks below read, with the types they expect (a hand-edited or damaged
+    manifest must be "corrupt", not an AttributeError)."""
+    if not isinstance(manifest, dict):
+        return False
+    model, counts, files, dense = (manifest.get(k) for k in ("model", "counts", "files", "dense"))
+    return (
+        "format_version" in manifest
+        and isinstance(manifest.get("corpus_fingerprint"), str)
+        and isinstance(model, dict)
+        and isinstance(counts, dict)
+        and isinstance(counts.get("passages"), int)
+        and isinstance(dense, dict)
+        and isinstance(files, dict)
+        and all(
+            isinstance(entry, dict)
+            and isinstance(entry.get("bytes"), int)
+            and isinstance(entry.get("sha256"), str)
+            for entry in files.values()
+        )
+    )
 
 
 def verify_files(directory: Path, manifest: dict[str, Any], *, checksums: bool) -> None:
@@ -376,6 +400,9 @@ def check_current(
             f"but model_path is now {settings.model_path}. {RUN_INDEX}",
             "stale",
         )
+    dense_change = _dense_settings_change(settings, manifest)
+    if dense_change:
+        raise IndexStateError(f"the index is stale: {dense_change} since it was built. {RUN_INDEX}", "stale")
     try:
         fingerprint = (
             fingerprints.fingerprint(settings) if fingerprints is not None else corpus_fingerprint(settings)
@@ -390,6 +417,23 @@ def check_current(
             "stale",
         )
     return manifest
+
+
+def _dense_settings_change(settings: Settings, manifest: dict[str, Any]) -> str:
+    """Which dense-index setting now asks for another index than the one built; "" if none.
+
+    ``hnsw_ef_search`` is not among them: it is applied per search, not baked into the index."""
+    built = manifest["dense"]
+    wanted = DenseParams(settings.approx_threshold, settings.hnsw_m, settings.hnsw_ef_construction)
+    kind = wanted.kind_for(manifest["counts"]["passages"])
+    if built.get("kind") != kind:
+        return f"approx_threshold asks for a {kind} dense index, not {built.get('kind')}"
+    if kind == "hnsw" and (built.get("hnsw_m"), built.get("hnsw_ef_construction")) != (
+        settings.hnsw_m,
+        settings.hnsw_ef_construction,
+    ):
+        return "hnsw_m or hnsw_ef_construction changed"
+    return ""
 
 
 def index_status(settings: Settings, *, fingerprints: FingerprintMemo | None = None) -> IndexStatus:
