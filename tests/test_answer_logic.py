@@ -224,8 +224,15 @@ def test_own_citations_and_unattributed_sentences(section: Passage) -> None:
     assert table.attributed_works("igf1r-review", start_of(section, "This is a significant")) == [
         "Sciacca et al. 1999"
     ]
-    # Not a continuation: a plain statement of the review is attributed to nobody.
-    assert table.attributed_works("igf1r-review", start_of(section, "Overall survival")) == []
+    # A plain statement naming no drug of an attributed sentence before it is attributed to nobody.
+    assert table.attributed_works("igf1r-review", start_of(section, "Further, the two isoforms")) == []
+    # One naming the drug of the trial its paragraph reports belongs to that trial.
+    assert table.attributed_works("igf1r-review", start_of(section, "Overall survival")) == [
+        "Robertson et al. 2013"
+    ]
+    assert table.attributed_works("igf1r-review", start_of(section, "A trial arm of cixutumumab")) == [
+        "Gradishar et al. 2016"
+    ]
     # The review's own conclusion is not pinned on the work before it.
     assert table.attributed_works("igf1r-review", start_of(section, "Thus, these data")) == []
 

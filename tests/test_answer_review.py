@@ -68,6 +68,34 @@ def test_these_authors_sentence_is_attributed_to_gradishar(review_index) -> None
     assert table.attributed_works("igf1r-review", sentence.start) == ["Gradishar et al. 2016"]
 
 
+@pytest.mark.parametrize(
+    ("opening", "works"),
+    [
+        # list points right after the citing sentence "(Ryan et al. 2011)"
+        ("First, in the overall population", ["Ryan et al. 2011"]),
+        ("Second, a subpopulation of women", ["Ryan et al. 2011"]),
+        ("While this subgroup of patients", ["Ryan et al. 2011"]),
+        # the review's own remark closing that paragraph
+        ("Unfortunately, this drug is no longer", []),
+        # the drug of the trial introduced by "In this trial, the antibody cixutumumab..." (Gradishar)
+        ("A trial arm of cixutumumab alone", ["Gradishar et al. 2016"]),
+        ("Overall survival was worse in the patients who received ganitumab", ["Robertson et al. 2013"]),
+        # points of the review's own argument: the sentence before them cites nothing
+        ("First, the actual target, IGF1R was not expressed", []),
+        ("Second, the disruption of glucose homeostasis", []),
+        # mechanism sentences between two citations are not pulled to either
+        ("This induction of hyperinsulinemia", []),
+    ],
+)
+def test_continuations_are_attributed_to_the_work_under_discussion(
+    review_index, opening: str, works: list[str]
+) -> None:
+    table = engine_for(review_index).stats.table
+    sentence = next(s for p in review_index.passages for s in p.sentences if s.text.startswith(opening))
+    assert not sentence.cited_works
+    assert table.attributed_works("igf1r-review", sentence.start) == works
+
+
 def test_answer_citing_these_authors_names_gradishar(review_settings: Settings, review_index) -> None:
     result = ask(
         "How did the level of INSR compare with the level of IGF1R in the tumors?",

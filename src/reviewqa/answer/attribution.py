@@ -3,7 +3,12 @@
 A sentence that cites works itself belongs to them. A sentence that cites nothing but continues the
 discussion of a work ("These authors showed...", "In this trial...") belongs to the work its paragraph is
 discussing: the nearest preceding citing sentence of the same paragraph, or, when the paragraph itself
-opens by referring back ("A novel aspect of this trial..."), of the paragraph before it. Only keys the
+opens by referring back ("A novel aspect of this trial..."), of the paragraph before it. Two quieter
+continuations stay within their paragraph: the points of a list that directly follows an attributed
+sentence ("(Ryan et al. 2011). First, ... Second, ...") belong to it, and a sentence naming a drug
+belongs to the nearest earlier attributed sentence naming the same drug ("In this trial, the antibody
+cixutumumab was given... A trial arm of cixutumumab alone was also studied."). The review's own
+remarks ("Thus, ...", "Unfortunately, ...") belong to nobody. Only keys the
 corpus stage found are returned; narrative mentions ("Gradishar and coworkers (2016)") are resolved
 against those keys and dropped when ambiguous.
 """
@@ -15,9 +20,12 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from reviewqa.answer.figures import drugs_named
 from reviewqa.answer.text import (
     author_mentions,
     continues_discussion,
+    enumerates,
+    is_own_remark,
     normalize_space,
     resolve_author_mention,
 )
@@ -55,6 +63,7 @@ class SentenceTable:
             for i, item in enumerate(items)
         }
         self.known_keys: tuple[str, ...] = tuple(known)
+        self._attributed: dict[tuple[str, int], list[str]] = {}
 
     def position(self, document: str, start: int) -> int | None:
         return self._position.get((document, start))
@@ -104,13 +113,41 @@ class SentenceTable:
     def attributed_works(self, document: str, start: int) -> list[str]:
         """The works the sentence at (document, start) attributes its claim to; [] for the review's own."""
         position = self.position(document, start)
-        item = self.at(document, position) if position is not None else None
-        if item is None:
+        if position is None:
             return []
-        own = self.works_cited_by(item.sentence)
-        if own or not continues_discussion(item.sentence.text):
+        key = (document, position)
+        if key not in self._attributed:  # the table is fixed once built, so each answer is kept
+            self._attributed[key] = self._attribute(document, position)
+        return list(self._attributed[key])
+
+    def _attribute(self, document: str, position: int) -> list[str]:
+        sentence = self._sentences[document][position].sentence
+        own = self.works_cited_by(sentence)
+        if own or is_own_remark(sentence.text):
             return own
-        return self._discussed_work(document, position, _referent(item.sentence.text))
+        if continues_discussion(sentence.text):
+            return self._discussed_work(document, position, _referent(sentence.text))
+        return self._continued_in_paragraph(document, position)
+
+    def _continued_in_paragraph(self, document: str, position: int) -> list[str]:
+        """Works of a list point or of a sentence about a drug, from earlier in the same paragraph."""
+        items = self._sentences[document]
+        sentence = items[position].sentence
+        before = items[position - 1].sentence if position > 0 else None
+        if enumerates(sentence.text):
+            if before is None or before.paragraph != sentence.paragraph:
+                return []
+            return self.attributed_works(document, before.start)
+        drugs = drugs_named(sentence.text)
+        index = position - 1
+        while drugs and index >= 0 and items[index].sentence.paragraph == sentence.paragraph:
+            earlier = items[index].sentence
+            if drugs & drugs_named(earlier.text):
+                works = self.attributed_works(document, earlier.start)
+                if works:
+                    return works
+            index -= 1
+        return []
 
     def _discussed_work(self, document: str, position: int, referent: str | None) -> list[str]:
         items = self._sentences[document]

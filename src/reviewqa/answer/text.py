@@ -40,15 +40,20 @@ _LEADING_CONNECTIVE = re.compile(
 # A sentence that continues the discussion of a work named earlier ("These authors showed...").
 _CONTINUATION = re.compile(
     r"\b(?:these authors|the authors|this (?:trial|study|work|report|analysis|combination|drug|agent|"
-    r"observation|finding|antibody|cohort|model)|these (?:data|results|findings|studies|trials|patients|"
-    r"observations)|in this (?:trial|study|work|analysis|model)|in that (?:trial|study)|"
+    r"observation|finding|antibody|cohort|model|subgroup|subpopulation|arm)|these (?:data|results|"
+    r"findings|studies|trials|patients|observations|cell lines)|in this (?:trial|study|work|analysis|model)|"
+    r"in that (?:trial|study)|"
     r"they|their (?:trial|study|data|work)|the same (?:trial|study)|coworkers|colleagues)\b",
     re.IGNORECASE,
 )
-# Conclusions the review draws itself; these are not attributed to the work discussed before them.
+# Conclusions and remarks the review makes itself ("Unfortunately, this drug is no longer being
+# pursued."); these are not attributed to the work discussed before them.
 _OWN_CONCLUSION = re.compile(
-    r"^(?:thus|therefore|taken together|certainly|in summary|overall),", re.IGNORECASE
+    r"^(?:thus|therefore|taken together|certainly|in summary|overall|unfortunately|fortunately),",
+    re.IGNORECASE,
 )
+# "First, ... Second, ...": the points of the sentence before, when they follow it directly.
+_ENUMERATION = re.compile(r"^(?:first|second|third|fourth|finally|next|lastly),\s", re.IGNORECASE)
 # Sentences whose opening only makes sense with the sentence before ("This trial...", "These authors...").
 _NEEDS_CONTEXT = re.compile(
     r"^(?:(?:in )?(?:this|these|that|those|such)\b|the authors\b|they\b|it\b|both\b|the latter\b|"
@@ -135,6 +140,16 @@ def continues_discussion(sentence: str) -> bool:
     conclusion)."""
     flat = normalize_space(sentence)
     return bool(_CONTINUATION.search(flat)) and not _OWN_CONCLUSION.match(flat)
+
+
+def is_own_remark(sentence: str) -> bool:
+    """True for the review's own conclusion or evaluation ("Thus, ...", "Unfortunately, ...")."""
+    return bool(_OWN_CONCLUSION.match(normalize_space(sentence)))
+
+
+def enumerates(sentence: str) -> bool:
+    """True for a sentence that is one point of a list ("First, ...", "Second, ...")."""
+    return bool(_ENUMERATION.match(normalize_space(sentence)))
 
 
 def needs_context(sentence: str) -> bool:

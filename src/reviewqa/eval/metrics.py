@@ -206,6 +206,15 @@ def cited_work_recall(expected: Sequence[str], cited: Iterable[str]) -> float | 
     return sum(normalize(key) in got for key in expected) / len(expected)
 
 
+def cited_work_precision(expected: Sequence[str], cited: Sequence[str]) -> float | None:
+    """Share of the answer's cited works that are expected: low when claims go to the wrong work.
+    None when no work is expected or none is cited (recall covers that)."""
+    if not expected or not cited:
+        return None
+    wanted = {normalize(key) for key in expected}
+    return sum(normalize(key) in wanted for key in cited) / len(cited)
+
+
 # --- abstention ----------------------------------------------------------------------------------------
 
 

@@ -38,6 +38,7 @@ HEADLINE_METRICS = (
     ("citations", "precision", "Citation precision"),
     ("citations", "recall", "Citation recall"),
     ("citations", "cited_work_accuracy", "Cited-work accuracy"),
+    ("citations", "cited_work_precision", "Cited-work precision"),
     ("abstention", "precision", "Abstention precision"),
     ("abstention", "recall", "Abstention recall"),
     ("abstention", "false_abstention_rate", "False-abstention rate"),

@@ -191,6 +191,7 @@ def score_question(
         scores["evidence_coverage"] = m.evidence_coverage(quotes, question.evidence)
         scores["citation_covers_evidence"] = scores["evidence_coverage"] > 0
         scores["cited_work_recall"] = m.cited_work_recall(question.cited_works, cited_keys)
+        scores["cited_work_precision"] = m.cited_work_precision(question.cited_works, cited_keys)
     return QuestionResult(
         id=question.id,
         type=question.type,
@@ -293,6 +294,12 @@ def summarize(results: Sequence[QuestionResult], abstain_threshold: float) -> di
             "evidence_coverage": _share(_metric(answerable, "evidence_coverage")),
             "cited_work_accuracy": _share([r.metrics["cited_work_recall"] == 1.0 for r in with_works]),
             "cited_work_recall": _share(_metric(with_works, "cited_work_recall")),
+            "cited_work_precision": _share(
+                _metric(
+                    [r for r in with_works if r.metrics.get("cited_work_precision") is not None],
+                    "cited_work_precision",
+                )
+            ),
             "questions_with_cited_works": len(with_works),
         },
         "abstention": {
