@@ -65,6 +65,10 @@ class SentenceTable:
         self.known_keys: tuple[str, ...] = tuple(known)
         self._attributed: dict[tuple[str, int], list[str]] = {}
 
+    def documents(self) -> list[tuple[str, list[Sentence]]]:
+        """Each document's sentences in order."""
+        return [(doc, [item.sentence for item in items]) for doc, items in self._sentences.items()]
+
     def position(self, document: str, start: int) -> int | None:
         return self._position.get((document, start))
 

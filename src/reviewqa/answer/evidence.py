@@ -4,6 +4,7 @@ well the best of them answers the question (the confidence the abstain decision 
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -14,8 +15,10 @@ import numpy as np
 from reviewqa.answer.attribution import SentenceTable
 from reviewqa.answer.figures import (
     FigureKind,
+    about_subgroup,
     asked_figure,
     asks_for_member,
+    asks_overall,
     drugs_named,
     holds_figure,
     looks_like_drug,
@@ -26,6 +29,7 @@ from reviewqa.answer.text import (
     Tokenizer,
     content_terms,
     continues_discussion,
+    needs_context,
     normalize_space,
     numbered_qualifiers,
 )
@@ -53,6 +57,8 @@ COSINE_SPAN = 0.5
 # Confidence multipliers for question terms the corpus never uses (a drug it never discusses is the
 # clearest sign that the documents cannot answer).
 CARRIED_TERM_SCALE = 0.5
+# A question term found only in what a sentence refers back to ("this combination" -> ganitumab).
+REFERRED_TERM_SCALE = 0.5
 MIN_SHARED_PREFIX = 6
 MISSING_DRUG_FACTOR = 0.3
 MISSING_NAMED_FACTOR = 0.6
@@ -72,6 +78,9 @@ class CorpusStats:
     paragraph_terms: dict[tuple[str, int], frozenset[str]]
     idf: dict[str, float]
     max_idf: float
+    # For a sentence that refers back ("The major toxicity of this combination..."), the terms of the
+    # sentences before it in its paragraph, which say what it refers to.
+    antecedent_terms: dict[tuple[str, int], frozenset[str]] = field(default_factory=dict)
     vocabulary: list[str] = field(default_factory=list)  # sorted, for inflection look-ups
     numbered: frozenset[str] = frozenset()  # "grade 2", "phase 1": numbered things the corpus names
 
@@ -99,6 +108,7 @@ class CorpusStats:
                 numbered.update(numbered_qualifiers(sentence.text))
                 paragraph_sets.setdefault((passage.document, sentence.paragraph), set()).update(terms)
         _inherit_referred_context(table, paragraph_sets)
+        antecedent_terms = _antecedent_terms(table, sentence_terms)
         frequency = Counter(term for terms in sentence_terms.values() for term in terms)
         total = max(len(sentence_terms), 1)
         idf = {term: math.log((total + 1) / (count + 0.5)) for term, count in frequency.items()}
@@ -108,6 +118,7 @@ class CorpusStats:
             paragraph_terms={key: frozenset(terms) for key, terms in paragraph_sets.items()},
             idf=idf,
             max_idf=math.log(total + 2),
+            antecedent_terms=antecedent_terms,
             vocabulary=sorted(idf),
             numbered=frozenset(numbered),
         )
@@ -138,6 +149,23 @@ def _inherit_referred_context(table: SentenceTable, paragraph_sets: dict[tuple[s
             paragraph_sets.setdefault((document, opener.paragraph), set()).update(inherited)
 
 
+def _antecedent_terms(
+    table: SentenceTable, sentence_terms: dict[tuple[str, int], frozenset[str]]
+) -> dict[tuple[str, int], frozenset[str]]:
+    """Terms of the sentence before, in the same paragraph, for each sentence that refers back to it
+    (only the one before: reaching further pulled "the overall population" into a subgroup's figure)."""
+    antecedents: dict[tuple[str, int], frozenset[str]] = {}
+    for document, sentences in table.documents():
+        for before, sentence in itertools.pairwise(sentences):
+            if before.paragraph != sentence.paragraph:
+                continue
+            if continues_discussion(sentence.text) or needs_context(sentence.text):
+                own = sentence_terms.get((document, sentence.start), frozenset())
+                previous = sentence_terms.get((document, before.start), frozenset())
+                antecedents[(document, sentence.start)] = previous - own
+    return antecedents
+
+
 @dataclass
 class QuestionTerms:
     terms: list[str]  # stemmed content terms of the question as asked
@@ -148,6 +176,7 @@ class QuestionTerms:
     numbered: tuple[str, ...] = ()  # "grade 3": a numbered thing the question asks about
     member_of_class: bool = False  # asks which drug of a class ("Which PI3K inhibitor...?")
     words: frozenset[str] = frozenset()  # the question's words, lower-cased
+    overall: bool = False  # asks about a whole population, which a subgroup's figure does not answer
 
     @classmethod
     def of(
@@ -179,6 +208,7 @@ class QuestionTerms:
             numbered=tuple(numbered_qualifiers(question)),
             member_of_class=asks_for_member(raw_question),
             words=frozenset(w.strip("?.,!;:()'\"").lower() for w in f"{raw_question} {carried}".split()),
+            overall=asks_overall(raw_question),
         )
 
     def names_asked_member(self, sentence: str) -> bool:
@@ -186,8 +216,13 @@ class QuestionTerms:
         return not self.member_of_class or names_member(sentence, self.words)
 
     def answered_by(self, sentence: str) -> bool:
-        """False when the question asks for a figure that ``sentence`` does not give."""
-        return self.figure is None or holds_figure(sentence, self.figure, self.drugs)
+        """False when the question asks for a figure that ``sentence`` does not give (or gives only for a
+        subgroup when the whole population was asked about)."""
+        if self.figure is None:
+            return True
+        if self.overall and about_subgroup(sentence):
+            return False
+        return holds_figure(sentence, self.figure, self.drugs)
 
     def missing_terms(self, stats: CorpusStats) -> list[str]:
         """Question terms the corpus never uses, in any inflection. A hyphenated compound counts through
@@ -228,9 +263,11 @@ def coverage(
     present: frozenset[str],
     stats: CorpusStats,
     scale: Mapping[str, float] | None = None,
+    referred: frozenset[str] = frozenset(),
 ) -> tuple[float, list[str]]:
     """IDF-weighted share of ``terms`` found in ``present`` (each weight times ``scale[term]``, default 1),
-    and which were found."""
+    and which were found. Terms found only in ``referred`` (what the sentence refers back to) count
+    ``REFERRED_TERM_SCALE``."""
     terms = list(terms)
     scale = scale or {}
     weights = {t: stats.weight(t) * scale.get(t, 1.0) for t in terms}
@@ -238,7 +275,9 @@ def coverage(
     if total <= 0:
         return 0.0, []
     found = [t for t in terms if t in present]
-    return sum(weights[t] for t in found) / total, found
+    via_referent = [t for t in terms if t not in present and t in referred]
+    covered = sum(weights[t] for t in found) + REFERRED_TERM_SCALE * sum(weights[t] for t in via_referent)
+    return covered / total, found
 
 
 def collect_candidates(
@@ -270,7 +309,10 @@ def score_candidates(
     """Fill in coverage and relevance of each candidate, in place."""
     for candidate in candidates:
         terms = stats.sentence_terms.get(candidate.key, frozenset())
-        candidate.coverage, candidate.matched = coverage(question.terms, terms, stats, question.scale)
+        referred = stats.antecedent_terms.get(candidate.key, frozenset())
+        candidate.coverage, candidate.matched = coverage(
+            question.terms, terms, stats, question.scale, referred
+        )
         paragraph = stats.paragraph_terms.get(
             (candidate.passage.document, candidate.sentence.paragraph), terms
         )

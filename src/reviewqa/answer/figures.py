@@ -122,7 +122,23 @@ def holds_figure(sentence: str, kind: FigureKind, drugs: frozenset[str] = frozen
         return "ratio" in text.lower() and bool(_FIGURE.search(text))
     if kind == "year":
         return bool(_YEAR.search(text))
-    return bool(_FIGURE.search(text) or _NUMBER_WORD.search(text))
+    # "How many patients...?" is not answered by a percentage.
+    counts = [m for m in _FIGURE.finditer(text) if not text[m.end() :].lstrip().startswith("%")]
+    return bool(counts or _NUMBER_WORD.search(text))
+
+
+_OVERALL = re.compile(r"\b(?:overall|whole|entire|all patients|all women)\b", re.I)
+_SUBGROUP = re.compile(r"\b(?:subgroup|subpopulation|subset)s?\b", re.I)
+
+
+def asks_overall(question: str) -> bool:
+    """True when the question asks about a whole population ("in the overall population")."""
+    return bool(_OVERALL.search(question))
+
+
+def about_subgroup(sentence: str) -> bool:
+    """True when the sentence reports on a subgroup, whose figure does not answer for everyone."""
+    return bool(_SUBGROUP.search(without_citations(sentence)))
 
 
 def _dose_belongs(text: str, position: int, drugs: frozenset[str]) -> bool:
