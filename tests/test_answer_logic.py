@@ -22,6 +22,7 @@ from reviewqa.answer.question import (
 )
 from reviewqa.answer.text import (
     add_marker,
+    announces,
     author_mentions,
     clean_sentence,
     continues_discussion,
@@ -283,12 +284,46 @@ def test_context_sentence_is_joined_and_quote_is_exact(section: Passage) -> None
     assert evidence.quote.startswith("Ganitumab in combination") and evidence.quote.endswith("combination.")
 
 
+def test_announcing_sentence_is_quoted_with_the_points_that_follow() -> None:
+    passage = build_passage(
+        [
+            [
+                ("In this clinical scenario, the drug was harmful for two reasons.", []),
+                ("First, the actual target, IGF1R was not expressed in these tumors.", []),
+                (
+                    "Second, the disruption of glucose homeostasis could have resulted in hyperinsulinemia.",
+                    [],
+                ),
+                ("This is exactly the opposite of the intended effect.", []),
+            ]
+        ]
+    )
+    table = SentenceTable([passage])
+    [evidence] = gather_evidence(
+        [candidate(passage, "In this clinical scenario", 0.9, [1, 0])], table, lambda doc: [passage]
+    )
+    assert evidence.quote.startswith("In this clinical scenario") and evidence.quote.endswith(
+        "hyperinsulinemia."
+    )
+    assert evidence.quote in passage.text and evidence.selected.text.startswith("In this clinical")
+    # a point already in the answer is not quoted twice
+    both = [
+        candidate(passage, "In this clinical scenario", 0.9, [1, 0]),
+        candidate(passage, "First, the actual", 0.8, [0, 1]),
+    ]
+    first, second = gather_evidence(both, table, lambda doc: [passage])
+    assert first.quote == "In this clinical scenario, the drug was harmful for two reasons."
+    assert second.quote.startswith("First, the actual")
+    assert announces("Before drugs existed, there were surgical methods to suppress these cancers.")
+    assert not announces("Oophorectomy in premenopausal women was a commonly used strategy.")
+
+
 def test_answer_text_orders_cleans_and_marks(section: Passage) -> None:
     first = next(s for s in section.sentences if s.text.startswith("The major toxicity"))
     second = next(s for s in section.sentences if s.text.startswith("Further, the two"))
     evidence = [
-        Evidence(section, [first], quote_span(section, first, first) or ""),
-        Evidence(section, [second], quote_span(section, second, second) or ""),
+        Evidence(section, [first], quote_span(section, first, first) or "", first),
+        Evidence(section, [second], quote_span(section, second, second) or "", second),
     ]
     text = answer_text(evidence)
     assert text.startswith("The major toxicity of this combination was hyperglycemia")

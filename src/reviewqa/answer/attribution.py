@@ -86,6 +86,20 @@ class SentenceTable:
             return None
         return before.sentence
 
+    def following(self, document: str, start: int, count: int) -> list[Sentence]:
+        """Up to ``count`` sentences after the one starting at ``start``, in the same paragraph."""
+        position = self.position(document, start)
+        if position is None:
+            return []
+        paragraph = self._sentences[document][position].sentence.paragraph
+        after = []
+        for offset in range(1, count + 1):
+            item = self.at(document, position + offset)
+            if item is None or item.sentence.paragraph != paragraph:
+                break
+            after.append(item.sentence)
+        return after
+
     def paragraph_links(self) -> list[tuple[str, Sentence, int]]:
         """(document, a paragraph's first sentence, the number of the paragraph before it in its section)."""
         links = []

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from reviewqa.answer.attribution import SentenceTable
 from reviewqa.answer.evidence import CandidateSentence
-from reviewqa.answer.text import add_marker, clean_sentence, needs_context, normalize_space
+from reviewqa.answer.text import add_marker, announces, clean_sentence, needs_context, normalize_space
 from reviewqa.models import Citation, CitedWork, CitedWorkRef, Passage, Sentence, SourceSupport
 
 logger = logging.getLogger(__name__)
@@ -23,11 +23,12 @@ SupportFinder = Callable[[str, str], SourceSupport | None]
 
 @dataclass
 class Evidence:
-    """A selected sentence, possibly joined with the sentence before it, quoted from one passage."""
+    """A selected sentence, possibly joined with its neighbours, quoted from one passage."""
 
     passage: Passage
-    sentences: list[Sentence]  # in document order; the last one is the selected sentence
+    sentences: list[Sentence]  # in document order
     quote: str  # exact substring of passage.text
+    selected: Sentence  # the sentence chosen as evidence, one of ``sentences``
 
 
 def quote_span(passage: Passage, first: Sentence, last: Sentence) -> str | None:
@@ -48,47 +49,72 @@ def locate_quote(passage: Passage, sentence: Sentence) -> str | None:
     return text if text and text in passage.text else None
 
 
+# An announcing sentence ("...harmful for two reasons.") is quoted with at most this many that follow.
+ANNOUNCED_POINTS = 2
+
+
 def gather_evidence(
     chosen: Sequence[CandidateSentence],
     table: SentenceTable,
     document_passages: Callable[[str], list[Passage]],
 ) -> list[Evidence]:
-    """Quote each chosen sentence, joining the sentence before it when it opens with "This trial..." and
-    that sentence is not itself in the answer."""
+    """Quote each chosen sentence, joining the sentence before it when it opens with "This trial...",
+    and the points after it when it announces them ("...for two reasons."), unless those sentences are
+    in the answer themselves."""
     chosen_keys = {c.key for c in chosen}
     evidence: list[Evidence] = []
     for candidate in chosen:
         sentence, passage = candidate.sentence, candidate.passage
-        previous = table.previous(passage.document, sentence.start) if needs_context(sentence.text) else None
-        if previous is not None and (passage.document, previous.start) not in chosen_keys:
-            joined = _joined(passage, previous, sentence, document_passages)
+        document = passage.document
+        before = table.previous(document, sentence.start) if needs_context(sentence.text) else None
+        if before is not None and (document, before.start) in chosen_keys:
+            before = None
+        after = _announced_points(table, document, sentence, chosen_keys)
+        neighbours = [s for s in [before, *after] if s is not None]
+        if neighbours:
+            group = sorted([sentence, *neighbours], key=lambda s: s.start)
+            joined = _joined(passage, group, sentence, document_passages)
             if joined is not None:
                 evidence.append(joined)
                 continue
         quote = locate_quote(passage, sentence)
         if quote is None:
             logger.warning(
-                "sentence at %s:%d not found in passage %s",
-                passage.document,
-                sentence.start,
-                passage.passage_id,
+                "sentence at %s:%d not found in passage %s", document, sentence.start, passage.passage_id
             )
             continue
-        evidence.append(Evidence(passage, [sentence], quote))
+        evidence.append(Evidence(passage, [sentence], quote, sentence))
     return evidence
+
+
+def _announced_points(
+    table: SentenceTable, document: str, sentence: Sentence, chosen_keys: set[tuple[str, int]]
+) -> list[Sentence]:
+    """The points an announcing sentence introduces, up to the first that is in the answer itself (so
+    the quote stays one unbroken span)."""
+    if not announces(sentence.text):
+        return []
+    points = []
+    for point in table.following(document, sentence.start, ANNOUNCED_POINTS):
+        if (document, point.start) in chosen_keys:
+            break
+        points.append(point)
+    return points
 
 
 def _joined(
     passage: Passage,
-    previous: Sentence,
-    sentence: Sentence,
+    group: list[Sentence],
+    selected: Sentence,
     document_passages: Callable[[str], list[Passage]],
 ) -> Evidence | None:
+    """The sentences of ``group`` (consecutive, in document order) quoted from a passage holding them all."""
+    first, last = group[0], group[-1]
     for holder in [passage, *document_passages(passage.document)]:
-        if holder.start <= previous.start and sentence.end <= holder.end:
-            quote = quote_span(holder, previous, sentence)
+        if holder.start <= first.start and last.end <= holder.end:
+            quote = quote_span(holder, first, last)
             if quote is not None:
-                return Evidence(holder, [previous, sentence], quote)
+                return Evidence(holder, group, quote, selected)
     return None
 
 
@@ -130,7 +156,8 @@ def build_citations(
     for marker, item in enumerate(evidence, start=1):
         passage = item.passage
         keys: dict[str, None] = {}
-        for sentence in reversed(item.sentences):  # the selected sentence's works first
+        others = [s for s in item.sentences if s is not item.selected]
+        for sentence in [item.selected, *others]:  # the selected sentence's works first
             keys.update(dict.fromkeys(table.attributed_works(passage.document, sentence.start)))
         meta = documents.get(passage.document, {})
         citations.append(

@@ -61,6 +61,15 @@ _NEEDS_CONTEXT = re.compile(
     re.IGNORECASE,
 )
 
+# Sentences that announce what the next ones say ("...harmful for two reasons.", "...there were surgical
+# methods to suppress..."): alone they answer nothing, so the points that follow are quoted with them.
+_ANNOUNCES = re.compile(
+    r"\b(?:two|three|four|several|additional|following|multiple|various) (?:\w+ ){0,2}(?:reasons|ways|"
+    r"methods|strategies|factors|lessons|points|flaws|explanations|steps|problems|issues)\b|"
+    r"\bthere (?:were|are) (?:\w+ ){0,2}(?:methods|ways|reasons|strategies)\b|:\s*$|\bas follows\b",
+    re.IGNORECASE,
+)
+
 _WHITESPACE = re.compile(r"\s+")
 # "Gradishar and coworkers (2016)", "Drury et al. 2011", "Gradishar and colleagues"
 _AUTHOR_MENTION = re.compile(
@@ -150,6 +159,11 @@ def is_own_remark(sentence: str) -> bool:
 def enumerates(sentence: str) -> bool:
     """True for a sentence that is one point of a list ("First, ...", "Second, ...")."""
     return bool(_ENUMERATION.match(normalize_space(sentence)))
+
+
+def announces(sentence: str) -> bool:
+    """True when the sentence announces points that the following sentences make."""
+    return bool(_ANNOUNCES.search(normalize_space(sentence)))
 
 
 def needs_context(sentence: str) -> bool:
