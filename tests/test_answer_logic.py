@@ -397,6 +397,7 @@ def test_follow_up_chains_through_history() -> None:
         ("What was the hazard ratio in the subgroup?", "ratio"),
         ("In what year was IGF1 first sequenced?", "year"),
         ("How many genes are in the assay?", "count"),
+        ("How long was the therapy with ganitumab?", "measure"),
         ("Did ganitumab improve pCR rates in I-SPY 2?", None),  # yes/no: no figure expected
         ("What was the major toxicity of ganitumab?", None),
     ],
@@ -413,6 +414,27 @@ def test_a_dose_belongs_to_the_drug_named_before_it() -> None:
     assert holds_figure(sentence, "dose", drugs_named("What dose of metformin was given?"))
     assert not holds_figure(sentence, "dose", drugs_named("What dose of ganitumab was given?"))
     assert holds_figure(sentence, "dose")
+
+
+def test_a_count_is_a_whole_number_not_a_percentage_or_a_measure() -> None:
+    assert holds_figure("Therapy was followed by 4 cycles of doxorubicin", "count")
+    assert not holds_figure("a hemoglobin A1C less than 5.7% suggested benefit", "count")
+    assert not holds_figure("high-risk tumors as measured by tumor size (>2.5 cm)", "count")
+    assert not holds_figure("too small (hazard ratio = 0.60, CI: 0.32–1.1)", "count")
+    assert holds_figure("high-risk tumors as measured by tumor size (>2.5 cm)", "measure")
+    assert holds_figure("Therapy was 12 weeks in combination with paclitaxel", "measure")
+
+
+def test_a_subgroup_figure_does_not_answer_for_the_whole_population() -> None:
+    subgroup = (
+        "While this subgroup was too small (hazard ratio = 0.60, CI: 0.32–1.1), the data suggested benefit."
+    )
+    overall = QuestionTerms.of("What was the hazard ratio in the overall population?", simple_tokenize)
+    asked_for_subgroup = QuestionTerms.of(
+        "What was the hazard ratio in the low-HbA1c group?", simple_tokenize
+    )
+    assert not overall.answered_by(subgroup)
+    assert asked_for_subgroup.answered_by(subgroup)
 
 
 def test_citation_years_are_not_figures() -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-FigureKind = Literal["identifier", "dose", "percent", "ratio", "year", "count"]
+FigureKind = Literal["identifier", "dose", "percent", "ratio", "year", "count", "measure"]
 
 _YES_NO = re.compile(r"^\s*(?:did|does|do|is|are|was|were|can|could|has|have|had|will|would|should)\b", re.I)
 _KINDS: tuple[tuple[FigureKind, re.Pattern[str]], ...] = (
@@ -23,11 +23,12 @@ _KINDS: tuple[tuple[FigureKind, re.Pattern[str]], ...] = (
     ("ratio", re.compile(r"\b(?:hazard|odds) ratio\b|\bHR\b", re.I)),
     ("percent", re.compile(r"\b(?:percent(?:age)?|proportion|what fraction|rate)\b", re.I)),
     ("year", re.compile(r"\b(?:what|which) year\b|\bwhen (?:was|were|did)\b", re.I)),
+    ("count", re.compile(r"\bhow many\b|\bnumber of\b", re.I)),
     (
-        "count",
+        "measure",
         re.compile(
-            r"\bhow (?:many|long|often|old)\b|\bnumber of\b|\bmedian\b|"
-            r"\bhalf-life\b|\bsize\b|\bduration\b|\bthreshold\b|\bamount\b",
+            r"\bhow (?:long|often|old)\b|\bmedian\b|\bhalf-life\b|\bsize\b|\bduration\b|\bthreshold\b|"
+            r"\bamount\b",
             re.I,
         ),
     ),
@@ -36,6 +37,10 @@ _KINDS: tuple[tuple[FigureKind, re.Pattern[str]], ...] = (
 _CITATION = re.compile(r"\([^()]*\b(?:19|20)\d{2}[a-z]?\s*\)")
 # A figure standing on its own ("850", "5.7", "70-gene"), not a digit inside a name (IGF1R, CDK4/6).
 _FIGURE = re.compile(r"(?<![\w/.-])\d+(?:[.,]\d+)?(?![\w/]*[A-Za-z]{2})")
+# A whole number counting things: not a decimal, a percentage or a measure ("2.5 cm", "12 weeks").
+_COUNT = re.compile(
+    r"(?<![\w/.<>-])\d+(?![\d\w/]*[A-Za-z]{2}|\d|[.,]\d|\s*(?:cm|mm|mg|kg|weeks?|days?|months?|years?)\b)"
+)
 _NUMBER_WORD = re.compile(r"\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozen)\b", re.I)
 _DOSE = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)?\s*(?:mg|g|µg|mcg|mg/kg|mg/m2|units?|IU)\b")
 _PERCENT = re.compile(r"\d\s*%|\bpercent\b", re.I)
@@ -122,9 +127,10 @@ def holds_figure(sentence: str, kind: FigureKind, drugs: frozenset[str] = frozen
         return "ratio" in text.lower() and bool(_FIGURE.search(text))
     if kind == "year":
         return bool(_YEAR.search(text))
-    # "How many patients...?" is not answered by a percentage.
-    counts = [m for m in _FIGURE.finditer(text) if not text[m.end() :].lstrip().startswith("%")]
-    return bool(counts or _NUMBER_WORD.search(text))
+    if kind == "count":  # "How many patients...?": a whole number, not a percentage or a measure
+        counts = [m for m in _COUNT.finditer(text) if not text[m.end() :].lstrip().startswith("%")]
+        return bool(counts or _NUMBER_WORD.search(text))
+    return bool(_FIGURE.search(text) or _NUMBER_WORD.search(text))
 
 
 _OVERALL = re.compile(r"\b(?:overall|whole|entire|all patients|all women)\b", re.I)
