@@ -199,6 +199,24 @@ def test_elliptical_follow_up_about_toxicity(review_settings: Settings, review_i
     assert "Robertson et al. 2013" in [w.key for c in follow_up.citations for w in c.cited_works]
 
 
+@pytest.mark.parametrize(
+    ("previous", "follow_up", "expected"),
+    [
+        ("Which kinase inhibitor was tested with letrozole?", "Why was that trial stopped?", "BMS-754807"),
+        ("What was linsitinib evaluated in?", "Was it developed further?", "linsitinib"),
+    ],
+)
+def test_follow_up_needs_its_history(
+    review_settings: Settings, review_index, previous: str, follow_up: str, expected: str
+) -> None:
+    # Without the previous question these follow-ups do not say what they are about.
+    alone = ask(follow_up, review_settings, review_index)
+    assert alone.abstained or expected not in alone.answer
+    history = [{"question": previous, "answer": ""}]
+    result = ask(follow_up, review_settings, review_index, history=history)
+    assert not result.abstained and expected in result.answer, result.answer
+
+
 def test_bad_questions_raise(review_settings: Settings, review_index) -> None:
     with pytest.raises(QuestionError):
         answer("   ", review_settings, review_index)
