@@ -27,6 +27,7 @@ from reviewqa.answer.figures import (
 from reviewqa.answer.synonyms import Synonyms
 from reviewqa.answer.text import (
     Tokenizer,
+    announces,
     content_terms,
     continues_discussion,
     needs_context,
@@ -328,6 +329,11 @@ def score_candidates(
         if question.figure is not None:
             relevance += FIGURE_BONUS if question.answered_by(text) else -NO_FIGURE_PENALTY
         if len(text.split()) < SHORT_SENTENCE_WORDS or text.endswith("?"):
+            relevance -= SHORT_PENALTY
+        elif announces(text) and not stats.table.following(
+            candidate.passage.document, candidate.sentence.start, 1
+        ):
+            # "As noted below, there are additional reasons...": the points are elsewhere, not quoted with it
             relevance -= SHORT_PENALTY
         candidate.relevance = relevance
 
