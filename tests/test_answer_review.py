@@ -273,8 +273,7 @@ def test_cli_without_index_says_to_build_it(tmp_path: Path) -> None:
 
 def test_a_forward_reference_is_not_offered_as_an_answer(review_settings: Settings, review_index) -> None:
     # "As noted below, there are additional reasons why..." ends its paragraph: its reasons are elsewhere.
-    result = ask(
-        "Why were the tumors in most ER+ IGF1R trials endocrine resistant?", review_settings, review_index
-    )
+    question = "Why were the tumors in most ER+ IGF1R trials endocrine resistant by definition?"  # gold q058
+    result = ask(question, review_settings, review_index)
     assert "endocrine resistant" in result.answer
     assert "As noted below" not in result.answer
