@@ -362,6 +362,32 @@ def test_openapi_spec_describes_every_route(client: FlaskClient, app: Flask) -> 
     assert (limits["minimum"], limits["maximum"]) == (1, 50)
 
 
+def test_openapi_spec_lists_500_everywhere_and_describes_405(client: FlaskClient) -> None:
+    spec = client.get("/api/v1/openapi.json").get_json()
+    error = {"$ref": "#/components/schemas/Error"}
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            listed = operation["responses"].get("500")
+            assert listed is not None, f"{method.upper()} {path} does not list 500"
+            assert listed["content"]["application/json"]["schema"] == error
+    not_allowed = spec["components"]["responses"]["MethodNotAllowed"]
+    assert not_allowed["content"]["application/json"]["schema"] == error
+    assert "Allow" in not_allowed["headers"]
+    # What the service really sends for these statuses has the documented shape.
+    response = client.delete("/api/v1/search")
+    assert_json_error(response, 405, "method_not_allowed")
+    assert "GET" in response.headers["Allow"]
+
+
+def test_openapi_request_line_limit_is_gunicorns() -> None:
+    import runpy
+
+    from reviewqa.service.gunicorn_app import DEFAULT_CONFIG
+    from reviewqa.service.openapi import MAX_REQUEST_LINE_BYTES
+
+    assert runpy.run_path(str(DEFAULT_CONFIG))["limit_request_line"] == MAX_REQUEST_LINE_BYTES
+
+
 def test_api_reference_page_renders_the_spec(client: FlaskClient) -> None:
     response = client.get("/api/")
     assert response.status_code == 200

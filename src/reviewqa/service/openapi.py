@@ -11,6 +11,9 @@ from reviewqa.settings import Settings
 
 Schema = dict[str, Any]
 
+# limit_request_line in service/gunicorn.conf.py: gunicorn's largest limit short of none.
+MAX_REQUEST_LINE_BYTES = 8190
+
 NULLABLE_INT: Schema = {"type": ["integer", "null"]}
 NULLABLE_STR: Schema = {"type": ["string", "null"]}
 # A string with at least one non-blank character (patterns are unanchored in JSON Schema).
@@ -212,14 +215,35 @@ def _json(schema: str, description: str, headers: Schema | None = None) -> Schem
 
 
 def _errors(*statuses: int) -> dict[str, Schema]:
+    """Error responses for ``statuses``, plus 500, which any operation can answer."""
     descriptions = {
         400: "Invalid input",
         404: "Not found",
         413: "Request body too large",
         415: "Request body is not application/json",
+        500: "Unexpected server error; the message quotes the request id, under which the log has details",
         503: "The index is not ready (run `reviewqa index`)",
     }
-    return {str(status): _json("Error", descriptions[status]) for status in statuses}
+    return {str(status): _json("Error", descriptions[status]) for status in (*statuses, 500)}
+
+
+def _responses() -> dict[str, Schema]:
+    """Responses no operation lists: a method a path does not offer gets 405 (OpenAPI has no place to
+    describe methods a path lacks, so it is declared here and in the description)."""
+    return {
+        "MethodNotAllowed": {
+            "description": "The path does not offer this method; Allow lists the ones it does",
+            "headers": {
+                **REQUEST_ID_HEADER,
+                "Allow": {
+                    "required": True,
+                    "schema": {"type": "string"},
+                    "description": "e.g. POST, OPTIONS",
+                },
+            },
+            "content": {"application/json": {"schema": _ref("Error")}},
+        }
+    }
 
 
 def _query(name: str, schema: Schema, description: str, required: bool = False) -> Schema:
@@ -247,7 +271,14 @@ def _paths(settings: Settings) -> dict[str, Schema]:
                 "operationId": "search",
                 "summary": "Rank passages for a query",
                 "parameters": [
-                    _query("q", {**NON_BLANK, "maxLength": MAX_QUERY_CHARS}, "The query", required=True),
+                    _query(
+                        "q",
+                        {**NON_BLANK, "maxLength": MAX_QUERY_CHARS},
+                        f"The query, at most {MAX_QUERY_CHARS} characters. Under gunicorn the request line"
+                        f" (path and percent-encoded query) must also fit in {MAX_REQUEST_LINE_BYTES} bytes:"
+                        f" {MAX_QUERY_CHARS} characters of any script up to U+07FF do.",
+                        required=True,
+                    ),
                     _query(
                         "k",
                         {"type": "integer", "minimum": MIN_TOP_K, "maximum": MAX_TOP_K, "default": 10},
@@ -292,6 +323,7 @@ def _paths(settings: Settings) -> dict[str, Schema]:
                 "responses": {
                     "200": _json("Health", "Ready"),
                     "503": _json("Health", "Not ready: the index is missing, stale or corrupt"),
+                    **_errors(),
                 },
             }
         },
@@ -304,7 +336,8 @@ def _paths(settings: Settings) -> dict[str, Schema]:
                         "description": "OpenAPI 3.1",
                         "headers": REQUEST_ID_HEADER,
                         "content": {"application/json": {"schema": {"type": "object"}}},
-                    }
+                    },
+                    **_errors(),
                 },
             }
         },
@@ -320,10 +353,11 @@ def build_spec(settings: Settings) -> dict[str, Any]:
             "description": (
                 "Literature-grounded question answering over a review article and the papers it cites. "
                 'Every error is JSON: {"error": {"code": ..., "message": ...}}; every response carries an '
-                "X-Request-ID header."
+                "X-Request-ID header. A method a path does not offer gets 405 with an Allow header "
+                "(components/responses/MethodNotAllowed)."
             ),
         },
         "servers": [{"url": "/api/v1"}],
         "paths": _paths(settings),
-        "components": {"schemas": _schemas(settings)},
+        "components": {"schemas": _schemas(settings), "responses": _responses()},
     }
