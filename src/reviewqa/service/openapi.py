@@ -16,8 +16,10 @@ MAX_REQUEST_LINE_BYTES = 8190
 
 NULLABLE_INT: Schema = {"type": ["integer", "null"]}
 NULLABLE_STR: Schema = {"type": ["string", "null"]}
-# A string with at least one non-blank character (patterns are unanchored in JSON Schema).
-NON_BLANK: Schema = {"type": "string", "minLength": 1, "pattern": r"\S"}
+# A string with at least one non-blank character (patterns are unanchored in JSON Schema). "Blank" is
+# Python's str.strip(), as the handlers use; the JSON Schema (ECMA-262) \s lacks U+001C-U+001F and U+0085,
+# so they are named, else a question of "\x1d" would be valid by the spec and refused by the service.
+NON_BLANK: Schema = {"type": "string", "minLength": 1, "pattern": r"[^\s\x1c-\x1f\x85]"}
 
 
 def _ref(name: str) -> Schema:
