@@ -85,6 +85,8 @@ def test_pdf_text_pages_and_citations_are_recovered(pdf_project: Settings) -> No
     passages = [p for p in load_passages(pdf_project) if p.document == "sources/gradishar-2016"]
     assert [(p.section, p.page) for p in passages] == [(["Results"], 1), (["Discussion"], 2)]
     assert passages[0].cited_works == ["Gradishar et al. 2016"]
+    assert {p.work_key for p in passages} == {"Gradishar et al. 2016"}  # the work this source paper is
+    assert {p.work_key for p in load_passages(pdf_project) if p.document == "igf1r-review"} == {None}
     assert passages[1].cited_works == ["Smith & Jones 2019"]
     for passage in passages:
         assert text[passage.start : passage.end] == passage.text

@@ -84,6 +84,7 @@ def _schemas(settings: Settings) -> dict[str, Schema]:
                 "quote": {"type": "string"},
                 "cited_works": {"type": "array", "items": _ref("CitedWorkRef")},
                 "document_kind": {"type": "string", "enum": ["review", "source"]},
+                "work_key": {**NULLABLE_STR, "description": "The cited work a source passage belongs to."},
             }
         ),
         "RetrievedPassage": _obj(
@@ -95,6 +96,7 @@ def _schemas(settings: Settings) -> dict[str, Schema]:
                 "text": {"type": "string"},
                 "score": {"type": "number"},
                 "cited_works": {"type": "array", "items": {"type": "string"}},
+                "work_key": {**NULLABLE_STR, "description": "The cited work a source passage belongs to."},
             }
         ),
         "Answer": _obj(
@@ -116,6 +118,7 @@ def _schemas(settings: Settings) -> dict[str, Schema]:
                 "page": NULLABLE_INT,
                 "text": {"type": "string"},
                 "cited_works": {"type": "array", "items": {"type": "string"}},
+                "work_key": {**NULLABLE_STR, "description": "The cited work a source passage belongs to."},
                 "score": {"type": "number"},
                 "dense_score": {"type": ["number", "null"]},
                 "bm25_score": {"type": ["number", "null"]},
@@ -178,6 +181,7 @@ def _schemas(settings: Settings) -> dict[str, Schema]:
                 "document_info": _ref("Document"),
                 "neighbours": _obj({"previous": NULLABLE_STR, "next": NULLABLE_STR}),
                 "cited_works": {"type": "array", "items": _ref("CitedWork")},
+                "work_key": {**NULLABLE_STR, "description": "The cited work a source passage belongs to."},
             }
         ),
         "Health": _obj(
