@@ -371,6 +371,18 @@ def load_documents(settings: Settings) -> list[dict[str, Any]]:
     return data
 
 
+def warn_keyless_sources(documents: list[dict[str, Any]]) -> None:
+    """One warning per source document without a bibliography key (records as in documents.json).
+
+    Such a file is still indexed (the user put it there), but its passages cannot name their work. The
+    ingest and index commands call this, not ``ingest`` itself, so `reviewqa index` warns once per build
+    whether or not it had to ingest again.
+    """
+    for record in documents:
+        if record.get("kind") == "source" and not record.get("key"):
+            logger.warning("%s has no bibliography key: run `reviewqa refs match`", record.get("path"))
+
+
 def load_clean_text(settings: Settings, doc_id: str) -> str:
     """The cleaned text of one document, which passage and sentence offsets index into."""
     path = settings.index_dir / CLEAN_FOLDER / f"{doc_id}.txt"
