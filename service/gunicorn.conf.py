@@ -28,3 +28,9 @@ forwarded_allow_ips = "127.0.0.1"
 # No runtime-management socket: nothing needs it, and two services on one host would share its path.
 control_socket_disable = True
 
+# GET /api/v1/search takes q of up to 1000 characters, which percent-encoding triples per UTF-8 byte: 1000
+# two-byte characters ("é") make a request line of ~6 KB, over gunicorn's default 4094 bytes, which
+# answers with an HTML 414 page. 8190 is the most gunicorn allows short of no limit at all (0), which
+# would let one request line fill a worker's memory; it holds 1000 characters of any script up to
+# U+07FF (Latin, Greek, Cyrillic, Hebrew, Arabic), about 670 of three-byte ones (CJK).
+limit_request_line = 8190

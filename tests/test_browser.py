@@ -151,11 +151,99 @@ def test_page_fits_a_phone_screen(browser, review_url: str) -> None:
     browser.set_window_size(390, 844)
     browser.get(review_url + "/")
     answer = ask(browser, QUESTION)
+    assert_visible_above_the_question_box(browser, answer)
+    answer = ask(browser, "And which of them were combined with chemotherapy?", turn=2)
+    assert_visible_above_the_question_box(browser, answer)
+    ARTIFACTS.mkdir(exist_ok=True)
+    browser.save_screenshot(str(ARTIFACTS / "chat-phone-answer.png"))
     open_first_source(browser, answer)
     overflow = browser.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0
     ARTIFACTS.mkdir(exist_ok=True)
     browser.save_screenshot(str(ARTIFACTS / "chat-phone.png"))
+
+
+def assert_visible_above_the_question_box(driver, answer) -> None:
+    """The answer starts on screen, above the sticky question box, and ends above it if it fits."""
+    from selenium.webdriver.common.by import By
+
+    form = driver.find_element(By.ID, "ask-form").rect
+    box_top = form["y"] - driver.execute_script("return window.scrollY")
+    top, bottom = driver.execute_script(
+        "const r = arguments[0].getBoundingClientRect(); return [r.top, r.bottom];", answer
+    )
+    assert 0 <= top < box_top, (top, bottom, box_top)
+    turn = answer.find_element(By.XPATH, "./ancestor::li[contains(@class, 'turn')]")
+    if turn.rect["height"] < box_top:
+        assert bottom <= box_top, (top, bottom, box_top)
+
+
+HOLD_ASKS = """
+// Holds every POST /api/v1/ask until window.releaseAsk() is called, recording what was sent.
+const realFetch = window.fetch;
+window.sentAsks = [];
+window.heldAsks = [];
+window.fetch = function (url, options) {
+  if (String(url).endsWith("/api/v1/ask")) {
+    window.sentAsks.push(JSON.parse(options.body));
+    return new Promise((resolve) => window.heldAsks.push(() => resolve(realFetch(url, options))));
+  }
+  return realFetch(url, options);
+};
+window.releaseAsk = () => window.heldAsks.shift()();
+"""
+
+
+def test_enter_while_an_answer_is_pending_does_not_send(browser, review_url: str) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    browser.get(review_url + "/")
+    browser.execute_script(HOLD_ASKS)
+    box = browser.find_element(By.ID, "question")
+    box.send_keys(QUESTION, Keys.ENTER)
+    follow_up = "And which of them were combined with chemotherapy?"
+    box.send_keys(follow_up, Keys.ENTER)  # the first answer has not come yet
+
+    assert browser.execute_script("return window.sentAsks.length") == 1
+    assert box.get_attribute("value") == follow_up  # kept, to send once the answer is in
+    assert not browser.find_element(By.ID, "ask-button").is_enabled()
+    assert "Waiting for the answer" in text_of(browser.find_element(By.ID, "status"))
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#conversation .turn")) == 1
+
+    browser.execute_script("window.releaseAsk()")
+    first = wait_for(browser, ".turn .answer:not(.pending)")[0]
+    assert browser.find_element(By.ID, "ask-button").is_enabled()
+    assert text_of(browser.find_element(By.ID, "status")) == ""
+    box.send_keys(Keys.ENTER)
+    sent = browser.execute_script("return window.sentAsks")
+    assert [a["question"] for a in sent] == [QUESTION, follow_up]
+    answer_text = text_of(first.find_element(By.CSS_SELECTOR, ".answer-text"))
+    assert [t["question"] for t in sent[1]["history"]] == [QUESTION]
+    assert sent[1]["history"][0]["answer"].split("[")[0].strip()[:40] in answer_text
+    browser.execute_script("window.releaseAsk()")
+    wait_for(browser, ".turn .answer:not(.pending)", 2)
+
+
+def test_source_list_tells_source_papers_from_the_review(browser, hostile_url: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.get(hostile_url + "/")
+    for turn, question in enumerate(
+        ["How much did xenograft tumours shrink in treated mice compared with controls?",
+         "Did the ZQX7 inhibitor reduce the growth of xenograft tumours?"],
+        start=1,
+    ):  # fmt: skip
+        expected = requests.post(hostile_url + "/api/v1/ask", json={"question": question}, timeout=60).json()
+        answer = ask(browser, question, turn=turn)
+        tags = [text_of(tag) for tag in answer.find_elements(By.CSS_SELECTOR, ".sources .kind-tag")]
+        assert tags == [
+            f"source paper: {c['work_key']}" if c["document_kind"] == "source" else "review"
+            for c in expected["citations"]
+        ]
+        assert tags, expected
+    shown = {text_of(t) for t in browser.find_elements(By.CSS_SELECTOR, ".kind-tag")}
+    assert shown == {"source paper: Moreau et al. 2019", "review"}
 
 
 def test_markup_in_a_question_is_shown_as_text(browser, review_url: str) -> None:
@@ -224,6 +312,8 @@ def test_cited_work_links_and_its_support_in_the_source(browser, hostile_url: st
         lambda d: support["passage_id"] in text_of(d.find_element(By.ID, "passage-meta"))
     )
     assert support["quote"] in text_of(browser.find_element(By.ID, "passage-text"))
+    assert text_of(browser.find_element(By.ID, "highlighted-quote")) == support["quote"]
+    assert "source paper: Moreau et al. 2019" in text_of(browser.find_element(By.ID, "passage-meta"))
 
 
 def test_a_cited_work_without_an_indexed_source_says_so(browser, hostile_url: str) -> None:

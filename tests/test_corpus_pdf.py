@@ -85,6 +85,8 @@ def test_pdf_text_pages_and_citations_are_recovered(pdf_project: Settings) -> No
     passages = [p for p in load_passages(pdf_project) if p.document == "sources/gradishar-2016"]
     assert [(p.section, p.page) for p in passages] == [(["Results"], 1), (["Discussion"], 2)]
     assert passages[0].cited_works == ["Gradishar et al. 2016"]
+    assert {p.work_key for p in passages} == {"Gradishar et al. 2016"}  # the work this source paper is
+    assert {p.work_key for p in load_passages(pdf_project) if p.document == "igf1r-review"} == {None}
     assert passages[1].cited_works == ["Smith & Jones 2019"]
     for passage in passages:
         assert text[passage.start : passage.end] == passage.text
@@ -110,12 +112,24 @@ def test_corrupt_pdf_and_empty_files_are_skipped_with_warnings(
     assert result.exit_code == 0, result.output
     skipped = {"sources/broken.pdf", "sources/truncated.pdf", "empty.txt", "blank.txt", "sources/no-text.pdf"}
     for name in skipped:
-        assert f"warning: skipped {name}:" in result.output
-        assert any(name in record.getMessage() for record in caplog.records)
-    assert "cannot read PDF" in result.output and "empty document" in result.output
+        logged = [r.getMessage() for r in caplog.records if r.getMessage().startswith(f"skipping {name}:")]
+        assert len(logged) == 1, caplog.records
+    messages = " ".join(record.getMessage() for record in caplog.records)
+    assert "cannot read PDF" in messages and "empty document" in messages
     ingested = {d["path"] for d in load_documents(pdf_project)}
     assert ingested == {"igf1r-review.txt", "sources/gradishar-2016.pdf"}
-    assert "ingested 2 documents" in result.output
+    assert "ingested 2 documents" in result.output and "5 files skipped" in result.output
+
+
+def test_passages_written_before_work_keys_still_load(pdf_project: Settings) -> None:
+    ingest(pdf_project)
+    path = pdf_project.index_dir / "passages.jsonl"
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert all("work_key" in row for row in rows)
+    path.write_text(
+        "".join(json.dumps({k: v for k, v in row.items() if k != "work_key"}) + "\n" for row in rows)
+    )
+    assert {p.work_key for p in load_passages(pdf_project)} == {None}
 
 
 def test_nothing_readable_is_a_clear_error(tmp_path: Path) -> None:

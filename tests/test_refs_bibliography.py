@@ -157,3 +157,34 @@ def test_committed_bibliography_is_the_seed() -> None:
     assert works["Gradishar et al. 2016"].doi == "10.1158/1078-0432.CCR-15-0588"  # V[all] in the seed
     assert works["Fox et al. 2011"].doi == ""  # R[all] in the seed
     assert works["NCT03099174"].url == "https://clinicaltrials.gov/study/NCT03099174"
+
+
+def test_seed_without_a_seed_list_writes_the_cited_keys_alone(
+    empty_settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reviewqa.refs import seed
+
+    monkeypatch.setattr(seed, "DEFAULT_SEED_PATH", tmp_path / "shared" / "references" / "references.tsv")
+    (empty_settings.documents_dir / "notes.txt").write_text(
+        "Kinase notes\n\nZQX7 was inhibited in cultured cells (Moreau et al. 2019). The trial is registered "
+        "as NCT01234567. A second laboratory confirmed it (Dupont 2020).\n",
+        encoding="utf-8",
+    )
+    env = {
+        "REVIEWQA_CORPUS_DIR": str(empty_settings.corpus_dir),
+        "REVIEWQA_INDEX_DIR": str(empty_settings.index_dir),
+    }
+    assert not (empty_settings.index_dir / "cited_works.json").exists()  # the corpus stage must run
+
+    result = CliRunner().invoke(main, ["refs", "seed"], env=env)
+
+    assert result.exit_code == 0, result.output
+    assert "one row per cited key" in result.output and "wrote 3 rows" in result.output
+    works = load_bibliography(empty_settings.references_path)
+    assert sorted(works) == ["Dupont 2020", "Moreau et al. 2019", "NCT01234567"]
+    assert works["NCT01234567"] == CitedWork(
+        key="NCT01234567", url="https://clinicaltrials.gov/study/NCT01234567"
+    )
+    assert works["Moreau et al. 2019"] == CitedWork(key="Moreau et al. 2019")
+    again = CliRunner().invoke(main, ["refs", "seed"], env=env)  # same rows: nothing to refuse
+    assert again.exit_code == 0, again.output

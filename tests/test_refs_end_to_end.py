@@ -118,11 +118,64 @@ def test_answer_carries_source_support_for_gradishar(source_project) -> None:
     assert source_passage.document == source_doc_id(index)
     assert work.support.quote in source_passage.text
     assert "INSR" in work.support.quote
-    assert citation.document_kind in ("review", "source")
+    # The claim is the review's, attributed to the work: a review citation, not one of the source.
+    assert (citation.document_kind, citation.work_key) == ("review", None)
     assert work.doi == "10.1158/1078-0432.CCR-15-0588"
     # Every reference to the indexed work says its source is indexed; other works say they are not.
     works = [w for c in result.citations for w in c.cited_works]
     assert all(w.source_indexed == (w.key == KEY) for w in works), works
+
+
+def test_source_passages_carry_their_work_key(source_project) -> None:
+    _, index, _ = source_project
+    doc_id = source_doc_id(index)
+    source_passages = [p for p in index.passages if p.document == doc_id]
+    assert source_passages and all(p.work_key == KEY for p in source_passages)
+    assert all(p.work_key is None for p in index.passages if p.document == "igf1r-review")
+
+
+def test_an_answer_from_the_source_cites_it_with_its_work_key(source_project) -> None:
+    from reviewqa.answer import answer
+
+    settings, index, _ = source_project
+    result = answer("How many patients had grade 3 hyperglycaemia?", settings, index)
+    assert not result.abstained
+    direct = [c for c in result.citations if c.passage_id.startswith(source_doc_id(index) + ":")]
+    assert direct, result.citations
+    assert all((c.document_kind, c.work_key) == ("source", KEY) for c in direct)
+    assert "four patients" in direct[0].quote
+    retrieved = {p.passage_id: p.work_key for p in result.passages}
+    assert retrieved[direct[0].passage_id] == KEY
+    as_json = result.to_dict()
+    assert as_json["citations"][0]["work_key"] == KEY
+
+
+def test_search_hits_name_the_work_in_the_api_and_the_cli(source_project) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from reviewqa.cli import main
+    from reviewqa.service import create_app
+
+    settings, index, _ = source_project
+    query = "grade 3 hyperglycaemia in four patients"
+    client = create_app(settings, index).test_client()
+    hits = client.get("/api/v1/search", query_string={"q": query, "k": 5}).get_json()["results"]
+    by_id = {hit["passage_id"]: hit["work_key"] for hit in hits}
+    assert by_id[hits[0]["passage_id"]] == KEY
+    assert all(by_id[pid] is None for pid in by_id if pid.startswith("igf1r-review:"))
+    detail = client.get(f"/api/v1/passages/{hits[0]['passage_id']}").get_json()
+    assert detail["work_key"] == KEY
+
+    env = {
+        "REVIEWQA_CORPUS_DIR": str(settings.corpus_dir),
+        "REVIEWQA_INDEX_DIR": str(settings.index_dir),
+    }
+    result = CliRunner().invoke(main, ["search", query, "--k", "5", "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)["hits"]
+    assert rows[0]["passage_id"] == hits[0]["passage_id"] and rows[0]["work_key"] == KEY
 
 
 def test_check_finds_the_shipped_bibliography_complete(

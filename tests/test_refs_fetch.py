@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from reviewqa.cli import main
 from reviewqa.models import CitedWork
 from reviewqa.refs.bibliography import write_bibliography
-from reviewqa.refs.fetch import FetchError, fetch_sources, retry_after_seconds
+from reviewqa.refs.fetch import FetchError, PoliteClient, fetch_sources, retry_after_seconds
 from reviewqa.settings import Settings
 
 GRADISHAR = CitedWork(
@@ -269,3 +269,141 @@ def test_fetch_command_prints_a_summary(project: Settings, stub, tmp_path: Path)
     again = CliRunner().invoke(main, ["refs", "fetch", "--key", "Gradishar et al. 2016"], env=env)
     assert "skipped: 1" in again.output
     assert "nothing written" in again.output
+
+
+# ---------------------------------------------------------------- malformed replies, PMID fallback, delay
+
+
+def gradishar_reply(record: object) -> dict:
+    return {"version": "6.9", "hitCount": 1, "resultList": {"result": [record]}}
+
+
+GRADISHAR_QUERY = 'DOI:"10.1158/1078-0432.CCR-15-0588"'
+
+
+@pytest.mark.parametrize(
+    ("record", "complaint"),
+    [
+        ("notadict", "a result is str, not a record"),
+        ({"doi": GRADISHAR.doi, "title": 12345}, "'title' is int, not text"),
+        ({"doi": GRADISHAR.doi, "title": GRADISHAR.title, "abstractText": ["a", "list"]}, "'abstractText'"),
+        ({"doi": GRADISHAR.doi, "title": GRADISHAR.title, "pubYear": {"y": 2016}}, "'pubYear' is dict"),
+    ],
+    ids=["not-a-record", "numeric-title", "list-abstract", "object-year"],
+)
+def test_a_malformed_record_fails_its_work_and_the_run_goes_on(
+    project: Settings, stub, record: object, complaint: str
+) -> None:
+    state, _ = stub
+    serve_the_usual(state)
+    state.add("/rest/search", GRADISHAR_QUERY, (200, {}, gradishar_reply(record)))
+
+    report = fetch_sources(project, keys=["Gradishar et al. 2016", "Haluska et al. 2007"])
+
+    assert [(o.key, o.outcome) for o in report.outcomes] == [
+        ("Gradishar et al. 2016", "failed"), ("Haluska et al. 2007", "abstract"),
+    ]  # fmt: skip
+    assert complaint in report.failed[0].detail
+    assert not (project.documents_dir / "sources" / "gradishar-et-al-2016.txt").exists()
+
+
+@pytest.mark.parametrize(
+    "reply", [{"resultList": {"result": "nope"}}, {"resultList": []}, ["not", "an", "object"], "text"]
+)
+def test_a_reply_without_a_result_list_fails_its_work(project: Settings, stub, reply: object) -> None:
+    state, _ = stub
+    state.add("/rest/search", GRADISHAR_QUERY, (200, {}, reply))
+    report = fetch_sources(project, keys=["Gradishar et al. 2016"])
+    assert [o.outcome for o in report.outcomes] == ["failed"]
+    assert "resultList.result" in report.failed[0].detail or "not JSON" in report.failed[0].detail
+
+
+def test_the_command_reports_a_malformed_reply_as_a_failure(project: Settings, stub) -> None:
+    state, base_url = stub
+    serve_the_usual(state)
+    state.add("/rest/search", GRADISHAR_QUERY, (200, {}, gradishar_reply({"title": 12345})))
+    env = {
+        "REVIEWQA_CORPUS_DIR": str(project.corpus_dir),
+        "REVIEWQA_FETCH_BASE_URL": base_url,
+        "REVIEWQA_FETCH_DELAY_S": "0",
+    }
+    result = CliRunner().invoke(main, ["refs", "fetch"], env=env)
+    assert result.exit_code == 1
+    assert "failed: 1\n  Gradishar et al. 2016" in result.output
+    assert "abstract: 1\n  Haluska et al. 2007" in result.output
+    assert "1 request(s) failed" in result.output
+    assert isinstance(result.exception, SystemExit)  # a one-line error, not an uncaught exception
+
+
+def test_null_fields_read_as_absent(project: Settings, stub) -> None:
+    state, _ = stub
+    record = search_record(pmid="17908976", title="Antitumor effects of BMS-554417.", abstractText="Text.")
+    record["resultList"]["result"][0].update(doi=None, pmcid=None, journalTitle=None, pubYear=None)
+    state.add("/rest/search", "EXT_ID:17908976 AND SRC:MED", (200, {}, record))
+
+    report = fetch_sources(project, keys=["Haluska et al. 2007"])
+
+    assert [o.outcome for o in report.outcomes] == ["abstract"]
+    text = (project.documents_dir / "sources" / "haluska-et-al-2007.txt").read_text()
+    assert "None" not in text
+    assert "Retrieved from Europe PMC (17908976)." in text
+
+    # A null DOI in a reply to a DOI search is no match (and no crash).
+    nameless = {"doi": None, "pmid": None, "title": GRADISHAR.title, "abstractText": "Text."}
+    state.add("/rest/search", GRADISHAR_QUERY, (200, {}, gradishar_reply(nameless)))
+    report = fetch_sources(project, keys=["Gradishar et al. 2016"])
+    assert [o.outcome for o in report.outcomes] == ["not found"]
+
+
+def test_a_record_without_identifiers_names_none(project: Settings, stub) -> None:
+    state, _ = stub
+    bare = {"doi": GRADISHAR.doi, "title": GRADISHAR.title, "abstractText": "Cixutumumab was tested."}
+    state.add("/rest/search", GRADISHAR_QUERY, (200, {}, gradishar_reply(bare)))
+
+    report = fetch_sources(project, keys=["Gradishar et al. 2016"])
+
+    assert [(o.outcome, o.detail) for o in report.outcomes] == [("abstract", "")]
+    text = (project.documents_dir / "sources" / "gradishar-et-al-2016.txt").read_text()
+    assert "Retrieved from Europe PMC." in text
+    assert "()" not in text
+
+
+def test_a_doi_that_finds_nothing_falls_back_to_the_pmid(project: Settings, stub) -> None:
+    state, _ = stub
+    both = CitedWork(
+        key="Both et al. 2012", year=2012, title="Two identifiers", doi="10.9/none", pmid="22222222"
+    )
+    write_bibliography(project.references_path, [both])
+    state.add("/rest/search", 'DOI:"10.9/none"', (200, {}, NO_HITS))
+    state.add(
+        "/rest/search",
+        "EXT_ID:22222222 AND SRC:MED",
+        (200, {}, search_record(pmid="22222222", title="Two identifiers.", abstractText="Found by PMID.")),
+    )
+
+    report = fetch_sources(project)
+
+    assert [(o.outcome, o.detail) for o in report.outcomes] == [("abstract", "22222222")]
+    assert [query for _, query, _ in state.requests] == ['DOI:"10.9/none"', "EXT_ID:22222222 AND SRC:MED"]
+
+    state.routes.pop(("/rest/search", "EXT_ID:22222222 AND SRC:MED"))  # now neither finds it
+    missing = fetch_sources(project, force=True)
+    assert [(o.outcome, o.detail) for o in missing.outcomes] == [
+        ("not found", "DOI 10.9/none, PMID 22222222")
+    ]
+
+
+def test_requests_are_spaced_by_the_polite_delay(project: Settings, stub) -> None:
+    state, _ = stub
+    serve_the_usual(state)
+    slept: list[float] = []
+    client = PoliteClient(project.replace(fetch_delay_s=5.0), sleep=slept.append)  # records, never sleeps
+
+    fetch_sources(
+        project, keys=["Haluska et al. 2007", "Fox et al. 2011", "Wrong et al. 2000"], client=client
+    )
+
+    assert len(state.requests) == 3  # one search each, no retries
+    # Before every request but the first, the client waits out what is left of the delay.
+    assert len(slept) == 2
+    assert all(4.0 < seconds <= 5.0 for seconds in slept), slept

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 
@@ -61,9 +62,10 @@ def test_ask_passes_history_for_follow_up_questions(client: FlaskClient, review_
     body = response.get_json()
     assert without_timings(body) == json.loads(json.dumps(without_timings(expected)))
     assert body["question"] == follow_up
-    # Only meaningful if history changes the answer, which is the point of passing it.
-    if without_timings(expected) != without_timings(alone):
-        assert without_timings(body) != json.loads(json.dumps(without_timings(alone)))
+    # This follow-up needs its history ("them"): with it the answer must differ from the one asked alone,
+    # so the comparison above shows the service passed the history on.
+    assert without_timings(expected) != without_timings(alone)
+    assert without_timings(body) != json.loads(json.dumps(without_timings(alone)))
 
 
 def test_repeated_question_is_served_from_the_cache(client: FlaskClient) -> None:
@@ -139,6 +141,21 @@ def test_ask_rejects_lone_surrogates(client: FlaskClient, raw: str, code: str) -
     assert_json_error(response, 400, code)
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"question": "x", "top_k": ' + "9" * 5000 + "}",  # more digits than int() converts
+        '{"question": "x", "x": ' + "[" * 5000 + "]" * 5000 + "}",  # deeper than the parser recurses
+        '{"question": "x", "x": ' + '{"a":' * 5000 + "1" + "}" * 5000 + "}",
+    ],
+    ids=["5000-digit-integer", "5000-deep-arrays", "5000-deep-objects"],
+)
+def test_ask_rejects_json_python_cannot_hold(client: FlaskClient, raw: str) -> None:
+    response = client.post("/api/v1/ask", data=raw, content_type="application/json")
+    body = assert_json_error(response, 400, "invalid_json")
+    assert "set_int_max_str_digits" not in body["error"]["message"]
+
+
 @pytest.mark.parametrize("body", ["[1, 2]", '"a question"', "null", "3"])
 def test_ask_requires_a_json_object(client: FlaskClient, body: str) -> None:
     response = client.post("/api/v1/ask", data=body, content_type="application/json")
@@ -156,6 +173,40 @@ def test_ask_rejects_a_body_over_the_size_limit(client: FlaskClient, review_inde
     payload = json.dumps({"question": QUESTION, "padding": "x" * limit})
     response = client.post("/api/v1/ask", data=payload, content_type="application/json")
     assert_json_error(response, 413, "request_too_large")
+
+
+def sized_body(size: int) -> bytes:
+    """A JSON object of exactly ``size`` bytes whose question is blank (so it is refused quickly)."""
+    head, tail = b'{"question": "", "padding": "', b'"}'
+    return head + b"x" * (size - len(head) - len(tail)) + tail
+
+
+def post_chunked(client: FlaskClient, body: bytes):
+    """POST ``body`` as gunicorn hands on a chunked request: no usable Content-Length, a stream the server
+    ends (werkzeug ignores Content-Length when Transfer-Encoding is chunked)."""
+    return client.post(
+        "/api/v1/ask",
+        input_stream=io.BytesIO(body),
+        content_type="application/json",
+        headers={"Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+
+
+def test_a_chunked_body_over_the_size_limit_is_413(client: FlaskClient, review_index) -> None:
+    limit = review_index.settings.max_request_bytes
+    response = post_chunked(client, sized_body(limit + 1))
+    assert response.request.content_length is None
+    assert_json_error(response, 413, "request_too_large")
+    assert_json_error(post_chunked(client, sized_body(4 * limit)), 413, "request_too_large")
+
+
+def test_a_chunked_body_within_the_limit_is_read_whole(client: FlaskClient, review_index) -> None:
+    limit = review_index.settings.max_request_bytes
+    # Parsed to the end: the blank question is the complaint, not truncated JSON.
+    assert_json_error(post_chunked(client, sized_body(limit)), 400, "invalid_question")
+    response = post_chunked(client, json.dumps({"question": "   "}).encode())
+    assert_json_error(response, 400, "invalid_question")
 
 
 def test_ask_only_accepts_post(client: FlaskClient) -> None:
@@ -187,6 +238,12 @@ def test_search_ranks_passages(client: FlaskClient, review_index, mode: str) -> 
         assert result["text"] == review_index.passage_by_id[result["passage_id"]].text
 
 
+@pytest.mark.parametrize(("raw", "k"), [("5", 5), ("05", 5), ("0020", 20), ("1", 1)])
+def test_search_k_accepts_plain_digits(client: FlaskClient, raw: str, k: int) -> None:
+    body = client.get("/api/v1/search", query_string={"q": "IGF1R", "k": raw}).get_json()
+    assert body["k"] == k and len(body["results"]) == k
+
+
 def test_search_defaults_to_ten_hybrid_results(client: FlaskClient) -> None:
     body = client.get("/api/v1/search?q=IGF1R").get_json()
     assert body["k"] == 10 and body["mode"] == "hybrid"
@@ -204,6 +261,16 @@ def test_search_defaults_to_ten_hybrid_results(client: FlaskClient) -> None:
         ({"q": "IGF1R", "k": "0"}, "invalid_k"),
         ({"q": "IGF1R", "k": "51"}, "invalid_k"),
         ({"q": "IGF1R", "k": "2.5"}, "invalid_k"),
+        ({"q": "IGF1R", "k": "5_0"}, "invalid_k"),
+        ({"q": "IGF1R", "k": "+5"}, "invalid_k"),
+        ({"q": "IGF1R", "k": "-5"}, "invalid_k"),
+        ({"q": "IGF1R", "k": " 5"}, "invalid_k"),
+        ({"q": "IGF1R", "k": "5 "}, "invalid_k"),
+        ({"q": "IGF1R", "k": "5\n"}, "invalid_k"),
+        ({"q": "IGF1R", "k": "\u0665"}, "invalid_k"),  # ARABIC-INDIC DIGIT FIVE
+        ({"q": "IGF1R", "k": "\uff15"}, "invalid_k"),  # FULLWIDTH DIGIT FIVE
+        ({"q": "IGF1R", "k": ""}, "invalid_k"),
+        ({"q": "IGF1R", "k": "9" * 5000}, "invalid_k"),
         ({"q": "IGF1R", "mode": "fuzzy"}, "invalid_mode"),
     ],
 )
@@ -293,6 +360,32 @@ def test_openapi_spec_describes_every_route(client: FlaskClient, app: Flask) -> 
     assert spec["paths"]["/ask"]["post"]["requestBody"]["content"]["application/json"]
     limits = spec["components"]["schemas"]["AskRequest"]["properties"]["top_k"]
     assert (limits["minimum"], limits["maximum"]) == (1, 50)
+
+
+def test_openapi_spec_lists_500_everywhere_and_describes_405(client: FlaskClient) -> None:
+    spec = client.get("/api/v1/openapi.json").get_json()
+    error = {"$ref": "#/components/schemas/Error"}
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            listed = operation["responses"].get("500")
+            assert listed is not None, f"{method.upper()} {path} does not list 500"
+            assert listed["content"]["application/json"]["schema"] == error
+    not_allowed = spec["components"]["responses"]["MethodNotAllowed"]
+    assert not_allowed["content"]["application/json"]["schema"] == error
+    assert "Allow" in not_allowed["headers"]
+    # What the service really sends for these statuses has the documented shape.
+    response = client.delete("/api/v1/search")
+    assert_json_error(response, 405, "method_not_allowed")
+    assert "GET" in response.headers["Allow"]
+
+
+def test_openapi_request_line_limit_is_gunicorns() -> None:
+    import runpy
+
+    from reviewqa.service.gunicorn_app import DEFAULT_CONFIG
+    from reviewqa.service.openapi import MAX_REQUEST_LINE_BYTES
+
+    assert runpy.run_path(str(DEFAULT_CONFIG))["limit_request_line"] == MAX_REQUEST_LINE_BYTES
 
 
 def test_api_reference_page_renders_the_spec(client: FlaskClient) -> None:

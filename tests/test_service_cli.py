@@ -19,6 +19,7 @@ from conftest import make_settings
 from service_support import free_port, write_hostile_corpus
 
 from reviewqa.cli import main
+from reviewqa.service.validation import MAX_QUERY_CHARS
 from reviewqa.settings import Settings
 
 pytestmark = pytest.mark.slow
@@ -81,10 +82,41 @@ def test_serve_runs_gunicorn_with_the_index_loaded(built_project: Settings, tmp_
         assert answered.status_code == 200
         assert answered.json()["question"] == "What inhibited ZQX7?"
         assert requests.get(base + "/", timeout=10).text.startswith("<!doctype html>")
+        check_long_non_ascii_query(base)
+        check_chunked_body_over_the_limit(base, built_project.max_request_bytes)
     output = process.stdout.read()
     assert f"http://127.0.0.1:{port}/" in output
     assert "gthread" in output  # the worker class from service/gunicorn.conf.py
     assert "Traceback" not in output
+
+
+def check_long_non_ascii_query(base: str) -> None:
+    """The spec allows q of 1000 characters; percent-encoded, 1000 x "é" is a 6 KB request line, over
+    gunicorn's default limit (whose 414 is an HTML page)."""
+    query = "é" * MAX_QUERY_CHARS
+    response = requests.get(base + "/api/v1/search", params={"q": query, "k": 50, "mode": "bm25"}, timeout=30)
+    assert len(response.request.url) > 6000
+    assert response.status_code == 200, response.text[:200]
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.json()["query"] == query
+
+
+def check_chunked_body_over_the_limit(base: str, limit: int) -> None:
+    """A chunked body (no Content-Length) over max_request_bytes is refused whole, not cut and parsed."""
+    padding = b"x" * (limit + 10)
+
+    def chunks() -> Iterator[bytes]:
+        yield b'{"question": "What inhibited ZQX7?", "padding": "'
+        yield from (padding[i : i + 4096] for i in range(0, len(padding), 4096))
+        yield b'"}'
+
+    response = requests.post(
+        base + "/api/v1/ask", data=chunks(), headers={"Content-Type": "application/json"}, timeout=30
+    )
+    assert response.request.headers.get("Transfer-Encoding") == "chunked"
+    assert "Content-Length" not in response.request.headers
+    assert response.status_code == 413, response.text[:200]
+    assert response.json()["error"]["code"] == "request_too_large"
 
 
 def test_serve_starts_without_an_index(tmp_path: Path) -> None:

@@ -61,3 +61,18 @@ def test_operation_conforms_to_the_spec(api_schema, path: str, method: str, mode
         case.call_and_validate()
 
     check()
+
+
+def test_the_spec_calls_blank_what_the_service_refuses_as_blank(api_schema) -> None:
+    """Positive generated cases must never be refused: every string Python's strip() empties (what the
+    handlers refuse as blank) must be invalid by the spec's own regex dialect (ECMA-262, as schemathesis
+    validates with jsonschema_rs)."""
+    jsonschema_rs = pytest.importorskip("jsonschema_rs")
+    raw = api_schema.raw_schema
+    question = raw["components"]["schemas"]["AskRequest"]["properties"]["question"]
+    query = next(p for p in raw["paths"]["/search"]["get"]["parameters"] if p["name"] == "q")["schema"]
+    blanks = [chr(c) for c in range(0x110000) if chr(c).isspace()]
+    for schema in (question, query):
+        validator = jsonschema_rs.validator_for(schema)
+        assert [b for b in blanks if validator.is_valid(b * 2)] == []
+        assert validator.is_valid(" IGF1R ")

@@ -61,6 +61,8 @@ class Passage:
     text: str
     sentences: list[Sentence]
     cited_works: list[str]  # union of the sentences' keys, in order of first appearance
+    # Bibliography key of the cited work whose source document this passage is from; None in the review.
+    work_key: str | None = None
 
     @property
     def section_label(self) -> str:
@@ -81,6 +83,7 @@ class Passage:
             text=data["text"],
             sentences=[Sentence.from_dict(s) for s in data["sentences"]],
             cited_works=list(data["cited_works"]),
+            work_key=data.get("work_key"),  # absent from passages written before it existed
         )
 
 
@@ -132,6 +135,7 @@ class Citation:
     quote: str  # exact substring of the passage text
     cited_works: list[CitedWorkRef] = field(default_factory=list)
     document_kind: DocumentKind = "review"
+    work_key: str | None = None  # the work a cited source passage belongs to (Passage.work_key)
 
 
 @dataclass
@@ -143,6 +147,7 @@ class RetrievedPassage:
     text: str
     score: float
     cited_works: list[str] = field(default_factory=list)
+    work_key: str | None = None  # as on Passage
 
 
 @dataclass

@@ -7,7 +7,7 @@ import textwrap
 
 import click
 
-from reviewqa.models import Answer
+from reviewqa.models import Answer, Citation
 from reviewqa.settings import Settings
 
 WRAP = 100
@@ -38,6 +38,8 @@ def render(result: Answer) -> str:
         if citation.page is not None:
             where += f", p. {citation.page}"
         lines.append(f"[{citation.marker}] {where} ({citation.passage_id})")
+        if citation.document_kind == "source":
+            lines.append("    " + source_label(citation))
         lines.append(
             textwrap.fill(
                 f'"{" ".join(citation.quote.split())}"', WRAP, initial_indent="    ", subsequent_indent="    "
@@ -53,3 +55,10 @@ def render(result: Answer) -> str:
             lines.append(f"  {rank}. {passage.passage_id} [{passage.section}] {snippet}")
     lines.append(f"confidence {result.confidence:.2f}; {result.timings_ms.get('total', 0):.0f} ms")
     return "\n".join(lines)
+
+
+def source_label(citation: Citation) -> str:
+    """Which cited work a quote from a source paper belongs to, or that the file was never linked to one."""
+    if citation.work_key:
+        return f"from the source paper of {citation.work_key}"
+    return "from a source paper without a bibliography key (run `reviewqa refs match`)"

@@ -174,6 +174,7 @@ def build_citations(
                     for k in keys
                 ],
                 document_kind="source" if meta.get("kind") == "source" else "review",
+                work_key=passage.work_key,
             )
         )
     return citations

@@ -155,6 +155,7 @@ def _retrieved(hit: SearchHit) -> RetrievedPassage:
         text=passage.text,
         score=round(float(hit.score), 6),
         cited_works=list(passage.cited_works),
+        work_key=passage.work_key,
     )
 
 

@@ -15,6 +15,7 @@ from reviewqa.corpus.ingest import (
     load_passages,
     read_passages,
     token_counter,
+    warn_keyless_sources,
 )
 from reviewqa.corpus.readers import READERS, RawDocument, read_document
 from reviewqa.corpus.sentences import split_sentences
@@ -41,4 +42,5 @@ __all__ = [
     "read_passages",
     "split_sentences",
     "token_counter",
+    "warn_keyless_sources",
 ]

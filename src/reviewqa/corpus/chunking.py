@@ -51,6 +51,7 @@ def build_passages(
                     text=document.text[start:end],
                     sentences=window,
                     cited_works=_union(sentence.cited_works for sentence in window),
+                    work_key=document.key if document.kind == "source" else None,
                 )
             )
     return passages

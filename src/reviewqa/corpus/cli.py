@@ -12,9 +12,11 @@ from reviewqa.settings import Settings
 def ingest(settings: Settings) -> None:
     """Read, clean and chunk the documents into index/passages.jsonl."""
     from reviewqa.corpus.ingest import ingest as run_ingest
+    from reviewqa.corpus.ingest import warn_keyless_sources
 
     result = run_ingest(settings, progress=True)
-    for skipped in result.skipped:
-        click.echo(f"warning: skipped {skipped.path}: {skipped.reason}", err=True)
-    click.echo(f"ingested {result.summary()}")
+    warn_keyless_sources(result.documents)
+    # Skipped files were already logged as warnings, one line each, as `reviewqa index` shows them too.
+    skipped = f" ({len(result.skipped)} files skipped, see the warnings)" if result.skipped else ""
+    click.echo(f"ingested {result.summary()}{skipped}")
     click.echo(f"wrote {settings.index_dir}")

@@ -33,7 +33,7 @@ from reviewqa.settings import Settings, SettingsError
 logger = logging.getLogger(__name__)
 
 # Bump when cleaning, splitting, citation or chunking rules change, so built indexes count as stale.
-CORPUS_FORMAT_VERSION = "2"
+CORPUS_FORMAT_VERSION = "3"  # 3: passages carry their work's key
 PASSAGES_FILE = "passages.jsonl"
 DOCUMENTS_FILE = "documents.json"
 CITED_WORKS_FILE = "cited_works.json"
@@ -369,6 +369,18 @@ def load_documents(settings: Settings) -> list[dict[str, Any]]:
     if not isinstance(data, list):
         raise CorpusError(f"{path} does not hold a list of documents: run `reviewqa ingest` again")
     return data
+
+
+def warn_keyless_sources(documents: list[dict[str, Any]]) -> None:
+    """One warning per source document without a bibliography key (records as in documents.json).
+
+    Such a file is still indexed (the user put it there), but its passages cannot name their work. The
+    ingest and index commands call this, not ``ingest`` itself, so `reviewqa index` warns once per build
+    whether or not it had to ingest again.
+    """
+    for record in documents:
+        if record.get("kind") == "source" and not record.get("key"):
+            logger.warning("%s has no bibliography key: run `reviewqa refs match`", record.get("path"))
 
 
 def load_clean_text(settings: Settings, doc_id: str) -> str:

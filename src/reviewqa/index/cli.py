@@ -55,6 +55,7 @@ def search(settings: Settings, query: str, k: int, mode: str | None, as_json: bo
                 "dense_score": hit.dense_score,
                 "bm25_score": hit.bm25_score,
                 "cited_works": hit.passage.cited_works,
+                "work_key": hit.passage.work_key,
                 "text": hit.passage.text,
             }
             for rank, hit in enumerate(hits, start=1)

@@ -101,6 +101,7 @@ def build_index(settings: Settings, *, force: bool = False) -> dict[str, Any]:
         ingested_fingerprint,
         load_documents,
         load_passages,
+        warn_keyless_sources,
     )
 
     settings.index_dir.mkdir(parents=True, exist_ok=True)
@@ -119,6 +120,7 @@ def build_index(settings: Settings, *, force: bool = False) -> dict[str, Any]:
             fingerprint = ingested_fingerprint(settings) or fingerprint
         passages = load_passages(settings)
         documents = load_documents(settings)
+        warn_keyless_sources(documents)
         return build_from_passages(settings, passages, documents, fingerprint)
 
 

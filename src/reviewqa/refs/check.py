@@ -47,15 +47,20 @@ def load_cited_works(settings: Settings) -> list[str]:
     return sorted({k for k in keys if k})
 
 
-def check_bibliography(settings: Settings, *, ingest_first: bool = False) -> CheckReport:
-    """Cited keys without a row and rows never cited; ingests first when the cited works are missing or stale
-    (ingesting reads text only, it is quick)."""
+def current_cited_works(settings: Settings, *, ingest_first: bool = False) -> list[str]:
+    """The keys the corpus cites, ingesting first when the list is missing or stale (ingesting reads text
+    only, it is quick)."""
     if ingest_first or _cited_works_outdated(settings):
         from reviewqa.corpus import ingest
 
         logger.info("ingesting the corpus to list its cited works")
         ingest(settings)
-    cited = load_cited_works(settings)
+    return load_cited_works(settings)
+
+
+def check_bibliography(settings: Settings, *, ingest_first: bool = False) -> CheckReport:
+    """Cited keys without a row and rows never cited."""
+    cited = current_cited_works(settings, ingest_first=ingest_first)
     rows = load_bibliography(settings.references_path)
     return CheckReport(
         cited=cited,

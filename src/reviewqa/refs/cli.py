@@ -22,17 +22,23 @@ def refs() -> None:
     "seed_path",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Annotated reference list (default: ../shared/references/references.tsv).",
+    help="Annotated reference list (default: ../shared/references/references.tsv if present, "
+    "else the keys the corpus cites, with blank fields).",
 )
 @click.option("--keep-unverified", is_flag=True, help="Keep DOIs/PMIDs the seed marks as recalled (R[...]).")
 @click.option("--force", is_flag=True, help="Replace corpus/references.tsv even if it differs.")
 @click.pass_obj
 def seed_command(settings: Settings, seed_path: Path | None, keep_unverified: bool, force: bool) -> None:
-    """Write corpus/references.tsv from the annotated reference list."""
+    """Write corpus/references.tsv from the annotated reference list (or the cited keys alone)."""
     from reviewqa.refs.bibliography import BibliographyError, format_bibliography, write_bibliography
-    from reviewqa.refs.seed import DEFAULT_SEED_PATH, read_seed
+    from reviewqa.refs.seed import DEFAULT_SEED_PATH, default_seed, read_seed
 
-    result = read_seed(seed_path or DEFAULT_SEED_PATH, keep_unverified=keep_unverified)
+    if seed_path is not None:
+        result = read_seed(seed_path, keep_unverified=keep_unverified)
+    else:
+        result = default_seed(settings, keep_unverified=keep_unverified)
+    if result.keys_only:
+        click.echo(f"no seed list at {DEFAULT_SEED_PATH}: one row per cited key, other fields blank")
     target = settings.references_path
     new_text = format_bibliography(result.works)
     if target.exists() and target.read_text(encoding="utf-8") != new_text and not force:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import requests
 from rapidfuzz import fuzz
@@ -190,17 +190,17 @@ def _fetch_one(settings: Settings, client: PoliteClient, work: CitedWork, *, for
         if record is None:
             return FetchOutcome(work.key, "not found", _identifier_label(work))
         if not _same_work(work, record):
-            return FetchOutcome(work.key, "title mismatch", f"Europe PMC has {record.get('title', '')!r}")
+            return FetchOutcome(work.key, "title mismatch", f"Europe PMC has {record['title']!r}")
         body = _full_text(client, record)
     except FetchError as exc:
         return FetchOutcome(work.key, "failed", str(exc))
-    abstract = strip_markup(record.get("abstractText") or "")
+    abstract = strip_markup(record["abstractText"])
     if not body and not abstract:
         return FetchOutcome(work.key, "no abstract", "found, but neither abstract nor open full text")
     atomic_write_text(target, render_source_text(work, record, abstract, body))
     update_document_entries(documents_toml_path(settings.corpus_dir), {relative: source_entry(work)})
     outcome: Outcome = "full text" if body else "abstract"
-    return FetchOutcome(work.key, outcome, record.get("pmcid") or record.get("pmid") or "", relative)
+    return FetchOutcome(work.key, outcome, europe_pmc_id(record), relative)
 
 
 def _reason_to_skip(settings: Settings, key: str, relative: str, target: Path) -> str:
@@ -214,39 +214,88 @@ def _reason_to_skip(settings: Settings, key: str, relative: str, target: Path) -
 
 
 def _identifier_label(work: CitedWork) -> str:
-    return f"DOI {work.doi}" if work.doi else f"PMID {work.pmid}"
+    return ", ".join(
+        label for label in (work.doi and f"DOI {work.doi}", work.pmid and f"PMID {work.pmid}") if label
+    )
 
 
-def _search(client: PoliteClient, work: CitedWork) -> dict[str, Any] | None:
-    """The Europe PMC core record for the work's DOI (else PMID); None when there is none."""
-    query = f'DOI:"{work.doi}"' if work.doi else f"EXT_ID:{work.pmid} AND SRC:MED"
+# The fields of a Europe PMC core record this module reads; each must be text (or null, read as "").
+RECORD_TEXT_FIELDS = (
+    "id", "source", "pmid", "pmcid", "doi", "title", "abstractText", "authorString", "journalTitle",
+    "isOpenAccess",
+)  # fmt: skip
+Record = dict[str, str]
+
+
+def _search(client: PoliteClient, work: CitedWork) -> Record | None:
+    """The Europe PMC core record for the work: by DOI, then by PMID when the DOI finds nothing."""
+    queries = []
+    if work.doi:
+        queries.append(f'DOI:"{work.doi}"')
+    if work.pmid:
+        queries.append(f"EXT_ID:{work.pmid} AND SRC:MED")
+    for query in queries:
+        record = _search_one(client, work, query)
+        if record is not None:
+            return record
+    return None
+
+
+def _search_one(client: PoliteClient, work: CitedWork, query: str) -> Record | None:
     response = client.get("search", {"query": query, "resultType": "core", "format": "json"})
     if response is None:
         return None
-    try:
-        results = response.json().get("resultList", {}).get("result", [])
-    except (ValueError, AttributeError) as exc:
-        raise FetchError(f"search for {work.key}: the response is not the expected JSON") from exc
-    for record in results:
-        if (work.doi and normalise_doi(record.get("doi", "")) == normalise_doi(work.doi)) or (
-            work.pmid and str(record.get("pmid", "")) == work.pmid
+    for record in _search_results(response, work.key):
+        if (work.doi and normalise_doi(record["doi"]) == normalise_doi(work.doi)) or (
+            work.pmid and record["pmid"] == work.pmid
         ):
             return record
     return None
 
 
-def _same_work(work: CitedWork, record: dict[str, Any]) -> bool:
+def _search_results(response: requests.Response, key: str) -> list[Record]:
+    """The records of a search reply; FetchError when the reply is not shaped as Europe PMC's are."""
+    try:
+        data = response.json()
+    except ValueError as exc:
+        raise FetchError(f"search for {key}: the response is not JSON") from exc
+    result_list = data.get("resultList", {}) if isinstance(data, dict) else None
+    results = result_list.get("result", []) if isinstance(result_list, dict) else None
+    if not isinstance(results, list):
+        raise FetchError(f"search for {key}: the response has no resultList.result list")
+    return [_checked_record(raw, key) for raw in results]
+
+
+def _checked_record(raw: object, key: str) -> Record:
+    """A search result with every field read here as text; FetchError for a record of the wrong shape
+    (one malformed reply fails its work, not the run)."""
+    if not isinstance(raw, dict):
+        raise FetchError(f"search for {key}: a result is {type(raw).__name__}, not a record")
+    record: Record = {}
+    for name in RECORD_TEXT_FIELDS:
+        value = raw.get(name)
+        if value is not None and not isinstance(value, str):
+            raise FetchError(f"search for {key}: the record's {name!r} is {type(value).__name__}, not text")
+        record[name] = value or ""
+    year = raw.get("pubYear")
+    if year is not None and (isinstance(year, bool) or not isinstance(year, str | int)):
+        raise FetchError(f"search for {key}: the record's 'pubYear' is {type(year).__name__}")
+    record["pubYear"] = "" if year is None else str(year)
+    return record
+
+
+def _same_work(work: CitedWork, record: Record) -> bool:
     """Guards against a wrong identifier in the bibliography: the titles must broadly agree."""
-    if not work.title or not record.get("title"):
+    if not work.title or not record["title"]:
         return True
     ours, theirs = normalise_words(work.title), normalise_words(strip_markup(record["title"]))
     return fuzz.token_set_ratio(ours, theirs) >= TITLE_AGREEMENT
 
 
-def _full_text(client: PoliteClient, record: dict[str, Any]) -> str:
+def _full_text(client: PoliteClient, record: Record) -> str:
     """The body of the open-access full text as plain text; empty when not open access or not available."""
-    pmcid = record.get("pmcid")
-    if record.get("isOpenAccess") != "Y" or not pmcid:
+    pmcid = record["pmcid"]
+    if record["isOpenAccess"] != "Y" or not pmcid:
         return ""
     response = client.get(f"{pmcid}/fullTextXML")
     if response is None:
@@ -254,18 +303,20 @@ def _full_text(client: PoliteClient, record: dict[str, Any]) -> str:
     return jats_to_text(response.content)
 
 
-def render_source_text(work: CitedWork, record: dict[str, Any], abstract: str, body: str) -> str:
+def render_source_text(work: CitedWork, record: Record, abstract: str, body: str) -> str:
     """The text file the corpus stage reads: title, a short provenance block, abstract, then the body."""
     title = strip_markup(record.get("title") or work.title or work.key)
+    doi = record.get("doi") or work.doi
+    identifier = europe_pmc_id(record)
     provenance = [
         record.get("authorString") or work.authors,
         " ".join(
             part
-            for part in (record.get("journalTitle", ""), str(record.get("pubYear") or work.year or ""))
+            for part in (record.get("journalTitle", ""), record.get("pubYear") or str(work.year or ""))
             if part
         ),
-        f"DOI: {record.get('doi') or work.doi}" if (record.get("doi") or work.doi) else "",
-        f"Retrieved from Europe PMC ({record.get('pmcid') or record.get('pmid') or record.get('id', '')}).",
+        f"DOI: {doi}" if doi else "",
+        f"Retrieved from Europe PMC ({identifier})." if identifier else "Retrieved from Europe PMC.",
     ]
     parts = [title, "\n".join(line for line in provenance if line)]
     if abstract:
@@ -273,3 +324,8 @@ def render_source_text(work: CitedWork, record: dict[str, Any], abstract: str, b
     if body:
         parts.append(body)
     return "\n\n".join(parts).strip() + "\n"
+
+
+def europe_pmc_id(record: Record) -> str:
+    """The record's most specific Europe PMC identifier (PMCID, else PMID, else its id); may be empty."""
+    return record.get("pmcid") or record.get("pmid") or record.get("id") or ""

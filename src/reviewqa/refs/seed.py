@@ -12,13 +12,13 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from reviewqa.models import CitedWork
 from reviewqa.refs.bibliography import BibliographyError, registry_url
-from reviewqa.settings import PROJECT_ROOT
+from reviewqa.settings import PROJECT_ROOT, Settings
 
 DEFAULT_SEED_PATH = PROJECT_ROOT.parent / "shared" / "references" / "references.tsv"
 SEED_COLUMNS = ["key", "authors", "year", "title", "journal", "doi", "pmid", "source_of_fact"]
@@ -37,6 +37,7 @@ _REMARK_RE = re.compile(
 class SeedResult:
     works: list[CitedWork]
     blanked: dict[str, list[str]] = field(default_factory=dict)  # key -> identifier fields left blank
+    keys_only: bool = False  # made from the cited keys alone, without a seed list
 
 
 def verified_fields(note: str) -> tuple[set[str], set[str]]:
@@ -140,6 +141,21 @@ def read_seed(path: Path, *, keep_unverified: bool = False) -> SeedResult:
     except (OSError, UnicodeDecodeError) as exc:
         raise BibliographyError(f"cannot read the seed file {path}: {exc}") from exc
     return parse_seed(text, keep_unverified=keep_unverified, normalise_key=_corpus_key_normaliser())
+
+
+def seed_from_keys(keys: Iterable[str]) -> SeedResult:
+    """One row per key with every field blank but a trial id's registry URL: a bibliography to fill in."""
+    return SeedResult(works=[CitedWork(key=key, url=registry_url(key)) for key in keys], keys_only=True)
+
+
+def default_seed(settings: Settings, *, keep_unverified: bool = False) -> SeedResult:
+    """The shared annotated list when it is on this machine, otherwise the keys the corpus cites (running
+    the corpus stage if its list of cited works is missing or stale)."""
+    if DEFAULT_SEED_PATH.exists():
+        return read_seed(DEFAULT_SEED_PATH, keep_unverified=keep_unverified)
+    from reviewqa.refs.check import current_cited_works
+
+    return seed_from_keys(current_cited_works(settings))
 
 
 def _corpus_key_normaliser() -> Callable[[str], str] | None:

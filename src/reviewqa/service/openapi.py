@@ -11,10 +11,15 @@ from reviewqa.settings import Settings
 
 Schema = dict[str, Any]
 
+# limit_request_line in service/gunicorn.conf.py: gunicorn's largest limit short of none.
+MAX_REQUEST_LINE_BYTES = 8190
+
 NULLABLE_INT: Schema = {"type": ["integer", "null"]}
 NULLABLE_STR: Schema = {"type": ["string", "null"]}
-# A string with at least one non-blank character (patterns are unanchored in JSON Schema).
-NON_BLANK: Schema = {"type": "string", "minLength": 1, "pattern": r"\S"}
+# A string with at least one non-blank character (patterns are unanchored in JSON Schema). "Blank" is
+# Python's str.strip(), as the handlers use; the JSON Schema (ECMA-262) \s lacks U+001C-U+001F and U+0085,
+# so they are named, else a question of "\x1d" would be valid by the spec and refused by the service.
+NON_BLANK: Schema = {"type": "string", "minLength": 1, "pattern": r"[^\s\x1c-\x1f\x85]"}
 
 
 def _ref(name: str) -> Schema:
@@ -79,6 +84,7 @@ def _schemas(settings: Settings) -> dict[str, Schema]:
                 "quote": {"type": "string"},
                 "cited_works": {"type": "array", "items": _ref("CitedWorkRef")},
                 "document_kind": {"type": "string", "enum": ["review", "source"]},
+                "work_key": {**NULLABLE_STR, "description": "The cited work a source passage belongs to."},
             }
         ),
         "RetrievedPassage": _obj(
@@ -90,6 +96,7 @@ def _schemas(settings: Settings) -> dict[str, Schema]:
                 "text": {"type": "string"},
                 "score": {"type": "number"},
                 "cited_works": {"type": "array", "items": {"type": "string"}},
+                "work_key": {**NULLABLE_STR, "description": "The cited work a source passage belongs to."},
             }
         ),
         "Answer": _obj(
@@ -111,6 +118,7 @@ def _schemas(settings: Settings) -> dict[str, Schema]:
                 "page": NULLABLE_INT,
                 "text": {"type": "string"},
                 "cited_works": {"type": "array", "items": {"type": "string"}},
+                "work_key": {**NULLABLE_STR, "description": "The cited work a source passage belongs to."},
                 "score": {"type": "number"},
                 "dense_score": {"type": ["number", "null"]},
                 "bm25_score": {"type": ["number", "null"]},
@@ -173,6 +181,7 @@ def _schemas(settings: Settings) -> dict[str, Schema]:
                 "document_info": _ref("Document"),
                 "neighbours": _obj({"previous": NULLABLE_STR, "next": NULLABLE_STR}),
                 "cited_works": {"type": "array", "items": _ref("CitedWork")},
+                "work_key": {**NULLABLE_STR, "description": "The cited work a source passage belongs to."},
             }
         ),
         "Health": _obj(
@@ -212,14 +221,35 @@ def _json(schema: str, description: str, headers: Schema | None = None) -> Schem
 
 
 def _errors(*statuses: int) -> dict[str, Schema]:
+    """Error responses for ``statuses``, plus 500, which any operation can answer."""
     descriptions = {
         400: "Invalid input",
         404: "Not found",
         413: "Request body too large",
         415: "Request body is not application/json",
+        500: "Unexpected server error; the message quotes the request id, under which the log has details",
         503: "The index is not ready (run `reviewqa index`)",
     }
-    return {str(status): _json("Error", descriptions[status]) for status in statuses}
+    return {str(status): _json("Error", descriptions[status]) for status in (*statuses, 500)}
+
+
+def _responses() -> dict[str, Schema]:
+    """Responses no operation lists: a method a path does not offer gets 405 (OpenAPI has no place to
+    describe methods a path lacks, so it is declared here and in the description)."""
+    return {
+        "MethodNotAllowed": {
+            "description": "The path does not offer this method; Allow lists the ones it does",
+            "headers": {
+                **REQUEST_ID_HEADER,
+                "Allow": {
+                    "required": True,
+                    "schema": {"type": "string"},
+                    "description": "e.g. POST, OPTIONS",
+                },
+            },
+            "content": {"application/json": {"schema": _ref("Error")}},
+        }
+    }
 
 
 def _query(name: str, schema: Schema, description: str, required: bool = False) -> Schema:
@@ -247,7 +277,14 @@ def _paths(settings: Settings) -> dict[str, Schema]:
                 "operationId": "search",
                 "summary": "Rank passages for a query",
                 "parameters": [
-                    _query("q", {**NON_BLANK, "maxLength": MAX_QUERY_CHARS}, "The query", required=True),
+                    _query(
+                        "q",
+                        {**NON_BLANK, "maxLength": MAX_QUERY_CHARS},
+                        f"The query, at most {MAX_QUERY_CHARS} characters. Under gunicorn the request line"
+                        f" (path and percent-encoded query) must also fit in {MAX_REQUEST_LINE_BYTES} bytes:"
+                        f" {MAX_QUERY_CHARS} characters of any script up to U+07FF do.",
+                        required=True,
+                    ),
                     _query(
                         "k",
                         {"type": "integer", "minimum": MIN_TOP_K, "maximum": MAX_TOP_K, "default": 10},
@@ -292,6 +329,7 @@ def _paths(settings: Settings) -> dict[str, Schema]:
                 "responses": {
                     "200": _json("Health", "Ready"),
                     "503": _json("Health", "Not ready: the index is missing, stale or corrupt"),
+                    **_errors(),
                 },
             }
         },
@@ -304,7 +342,8 @@ def _paths(settings: Settings) -> dict[str, Schema]:
                         "description": "OpenAPI 3.1",
                         "headers": REQUEST_ID_HEADER,
                         "content": {"application/json": {"schema": {"type": "object"}}},
-                    }
+                    },
+                    **_errors(),
                 },
             }
         },
@@ -320,10 +359,11 @@ def build_spec(settings: Settings) -> dict[str, Any]:
             "description": (
                 "Literature-grounded question answering over a review article and the papers it cites. "
                 'Every error is JSON: {"error": {"code": ..., "message": ...}}; every response carries an '
-                "X-Request-ID header."
+                "X-Request-ID header. A method a path does not offer gets 405 with an Allow header "
+                "(components/responses/MethodNotAllowed)."
             ),
         },
         "servers": [{"url": "/api/v1"}],
         "paths": _paths(settings),
-        "components": {"schemas": _schemas(settings)},
+        "components": {"schemas": _schemas(settings), "responses": _responses()},
     }

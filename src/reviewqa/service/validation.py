@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +16,8 @@ MAX_TOP_K = 50
 MAX_HISTORY_TURNS = 20
 MAX_QUERY_CHARS = 1000
 SEARCH_MODES = ("hybrid", "dense", "bm25")
+# Plain ASCII digits only: int() would also take "+5", " 5", "5_0" and other scripts' digits.
+ASCII_DIGITS = re.compile(r"[0-9]+")
 
 
 @dataclass(frozen=True)
@@ -32,17 +35,47 @@ class SearchRequest:
 
 
 def json_body(request: Request) -> dict[str, Any]:
-    """The request's JSON object; 415 when it is not declared JSON, 400 when it does not parse."""
+    """The request's JSON object; 415 when it is not declared JSON, 413 when too large, 400 when it does
+    not parse."""
     if not request.is_json:
         raise ApiError(415, "unsupported_media_type", "send the request body as application/json")
-    raw = request.get_data(cache=False)  # raises 413 above MAX_CONTENT_LENGTH
+    raw = read_body(request)
     try:
         body = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ApiError(400, "invalid_json", f"the request body is not valid JSON: {exc}") from None
+    except ValueError:  # an integer with more digits than Python converts (sys.get_int_max_str_digits)
+        raise ApiError(400, "invalid_json", "the request body holds a number too long to read") from None
+    except RecursionError:
+        raise ApiError(400, "invalid_json", "the request body is nested too deeply") from None
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_json", "the request body must be a JSON object")
     return body
+
+
+def read_body(request: Request) -> bytes:
+    """The body, refused with 413 above the app's MAX_CONTENT_LENGTH however it was sent.
+
+    werkzeug refuses a declared Content-Length over the limit, but a chunked body (no Content-Length) is
+    only cut off at the limit, which would parse as truncated JSON. So such a body is read from the
+    server's stream up to one byte past the limit, which tells a body that fits from one that does not.
+    """
+    limit = request.max_content_length
+    environ = request.environ
+    if limit is None or request.content_length is not None or not environ.get("wsgi.input_terminated"):
+        return request.get_data(cache=False)  # raises 413 above MAX_CONTENT_LENGTH
+    stream = environ["wsgi.input"]
+    chunks: list[bytes] = []
+    size = 0
+    while size <= limit:
+        chunk = stream.read(limit + 1 - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    if size > limit:
+        raise ApiError(413, "request_too_large", f"the request body is over {limit} bytes")
+    return b"".join(chunks)
 
 
 def parse_ask(body: dict[str, Any], default_top_k: int) -> AskRequest:
@@ -111,10 +144,10 @@ def parse_search(args: dict[str, str], default_mode: str = "hybrid") -> SearchRe
     if len(query) > MAX_QUERY_CHARS:
         raise ApiError(400, "invalid_query", f"'q' must be at most {MAX_QUERY_CHARS} characters")
     raw_k = args.get("k", "10")
-    try:
-        k = int(raw_k)
-    except ValueError:
-        raise ApiError(400, "invalid_k", f"'k' must be an integer from {MIN_TOP_K} to {MAX_TOP_K}") from None
+    # A long run of digits is out of range anyway; the length check spares int() a huge conversion.
+    if not ASCII_DIGITS.fullmatch(raw_k) or len(raw_k.lstrip("0")) > len(str(MAX_TOP_K)):
+        raise ApiError(400, "invalid_k", f"'k' must be an integer from {MIN_TOP_K} to {MAX_TOP_K}")
+    k = int(raw_k)
     mode = args.get("mode", default_mode)
     if mode not in SEARCH_MODES:
         raise ApiError(400, "invalid_mode", f"'mode' must be one of {', '.join(SEARCH_MODES)}")

@@ -46,6 +46,7 @@ def passage_summary(passage: Passage) -> dict[str, Any]:
         "page": passage.page,
         "text": passage.text,
         "cited_works": list(passage.cited_works),
+        "work_key": passage.work_key,
     }
 
 

@@ -5,6 +5,8 @@
 (function () {
   const HISTORY_TURNS_SENT = 6;
   const MARKER = /\[(\d+)\]/g;
+  const WAITING = "Waiting for the answer to the previous question; press Enter again when it is shown.";
+  const SCROLL_GAP_PX = 8;
 
   const elements = {
     form: document.getElementById("ask-form"),
@@ -29,6 +31,9 @@
   let history = [];
   let conversationId = 0;
   let lastOpener = null;
+  // The conversation whose question awaits its answer, or null. A follow-up sent before the answer came
+  // would go without it in `history`, so sending waits (a new conversation does not wait for the old one).
+  let pendingIn = null;
 
   function el(tag, className, text) {
     const node = document.createElement(tag);
@@ -120,7 +125,7 @@
     const footer = el("p", "meta");
     footer.appendChild(el("span", "", "match " + support.score.toFixed(2) + " · "));
     footer.appendChild(button("link-button", "open source passage", (event) => {
-      openPassage(support.passage_id, null, event.currentTarget);
+      openPassage(support.passage_id, null, event.currentTarget, support.quote);
     }));
     details.appendChild(footer);
     return details;
@@ -146,15 +151,20 @@
     node.onclick = passageId ? () => openPassage(passageId, null, node) : null;
   }
 
-  function renderPanel(detail, citation) {
+  function kindLabel(kind, workKey) {
+    if (kind !== "source") return "review";
+    return workKey ? "source paper: " + workKey : "source paper (no bibliography key)";
+  }
+
+  function renderPanel(detail, citation, highlight) {
     const doc = detail.document_info;
     elements.panelTitle.textContent = citation ? "[" + citation.marker + "] " + doc.title : doc.title;
     const meta = [detail.section || "(no section)"];
     if (detail.page !== null && detail.page !== undefined) meta.push("page " + detail.page);
-    meta.push(doc.kind === "source" ? "source paper" : "review");
+    meta.push(kindLabel(doc.kind, detail.work_key));
     meta.push(detail.passage_id);
     elements.panelMeta.textContent = meta.join(" · ");
-    renderPassageText(detail.text, citation ? citation.quote : null);
+    renderPassageText(detail.text, citation ? citation.quote : highlight);
     setNeighbour(elements.previous, detail.neighbours.previous);
     setNeighbour(elements.next, detail.neighbours.next);
 
@@ -171,12 +181,13 @@
     });
   }
 
-  async function openPassage(passageId, citation, opener) {
+  // `highlight`: a quote to mark when there is no citation (the supporting sentence of a source paper).
+  async function openPassage(passageId, citation, opener, highlight) {
     lastOpener = opener || null;
     setStatus("Loading passage…");
     try {
       const detail = await fetchJson(passageUrl(passageId));
-      renderPanel(detail, citation);
+      renderPanel(detail, citation, highlight || null);
       elements.panel.hidden = false;
       elements.panelTitle.focus();
       setStatus("");
@@ -220,6 +231,8 @@
       if (citation.page !== null && citation.page !== undefined) where.push("p. " + citation.page);
       item.appendChild(button("source-link", "[" + citation.marker + "] " + where.filter(Boolean).join(" — "),
         (event) => openPassage(citation.passage_id, citation, event.currentTarget)));
+      const kind = citation.document_kind === "source" ? "source" : "review";
+      item.appendChild(el("span", "kind-tag kind-" + kind, kindLabel(kind, citation.work_key)));
       list.appendChild(item);
     });
     return list;
@@ -261,7 +274,7 @@
     turn.appendChild(answerBox);
     elements.conversation.appendChild(turn);
     elements.hint.hidden = true;
-    turn.scrollIntoView({ block: "end" });
+    reveal(turn);
 
     const askedIn = conversationId;
     const payload = { question: question, history: history.slice(-HISTORY_TURNS_SENT) };
@@ -280,25 +293,47 @@
       answerBox.classList.add("error");
       answerBox.textContent = "Error: " + err.message;
     }
+    if (askedIn === conversationId) reveal(turn);
+  }
+
+  // Scrolls so the turn ends above the sticky question box, which otherwise covers it on small screens;
+  // a turn taller than the room above the box shows from its start.
+  function reveal(turn) {
+    const room = elements.form.getBoundingClientRect().top - SCROLL_GAP_PX;
+    const rect = turn.getBoundingClientRect();
+    let delta = Math.max(0, rect.bottom - room);
+    if (rect.top - delta < SCROLL_GAP_PX) delta = rect.top - SCROLL_GAP_PX;
+    if (delta !== 0) window.scrollBy(0, delta);
   }
 
   async function onSubmit(event) {
     event.preventDefault();
+    if (pendingIn === conversationId) {
+      setStatus(WAITING); // the typed question stays in the box
+      return;
+    }
     const question = elements.question.value.trim();
     if (!question) return;
     elements.question.value = "";
+    const askedIn = conversationId;
+    pendingIn = askedIn;
     elements.askButton.disabled = true;
     try {
       await ask(question);
     } finally {
-      elements.askButton.disabled = false;
-      elements.question.focus();
+      if (pendingIn === askedIn) pendingIn = null;
+      if (askedIn === conversationId) {
+        elements.askButton.disabled = false;
+        if (elements.status.textContent === WAITING) setStatus("");
+        elements.question.focus();
+      }
     }
   }
 
   function newConversation() {
     conversationId += 1;
     history = [];
+    elements.askButton.disabled = false;
     elements.conversation.replaceChildren();
     elements.hint.hidden = false;
     elements.panel.hidden = true;
