@@ -82,6 +82,9 @@ class CorpusStats:
     # For a sentence that refers back ("The major toxicity of this combination..."), the terms of the
     # sentences before it in its paragraph, which say what it refers to.
     antecedent_terms: dict[tuple[str, int], frozenset[str]] = field(default_factory=dict)
+    # Sentences announcing points their paragraph does not hold ("As noted below, there are additional
+    # reasons..."): quoted alone they answer nothing. Fixed per corpus, so found once here.
+    dangling_announcements: frozenset[tuple[str, int]] = frozenset()
     vocabulary: list[str] = field(default_factory=list)  # sorted, for inflection look-ups
     numbered: frozenset[str] = frozenset()  # "grade 2", "phase 1": numbered things the corpus names
 
@@ -120,6 +123,11 @@ class CorpusStats:
             idf=idf,
             max_idf=math.log(total + 2),
             antecedent_terms=antecedent_terms,
+            dangling_announcements=frozenset(
+                key
+                for key in sentence_terms
+                if announces(table.sentence_text(*key)) and not table.following(*key, 1)
+            ),
             vocabulary=sorted(idf),
             numbered=frozenset(numbered),
         )
@@ -328,12 +336,8 @@ def score_candidates(
         text = normalize_space(candidate.sentence.text)
         if question.figure is not None:
             relevance += FIGURE_BONUS if question.answered_by(text) else -NO_FIGURE_PENALTY
-        if len(text.split()) < SHORT_SENTENCE_WORDS or text.endswith("?"):
-            relevance -= SHORT_PENALTY
-        elif announces(text) and not stats.table.following(
-            candidate.passage.document, candidate.sentence.start, 1
-        ):
-            # "As noted below, there are additional reasons...": the points are elsewhere, not quoted with it
+        too_short = len(text.split()) < SHORT_SENTENCE_WORDS or text.endswith("?")
+        if too_short or candidate.key in stats.dangling_announcements:
             relevance -= SHORT_PENALTY
         candidate.relevance = relevance
 
