@@ -33,7 +33,7 @@ from reviewqa.settings import Settings, SettingsError
 logger = logging.getLogger(__name__)
 
 # Bump when cleaning, splitting, citation or chunking rules change, so built indexes count as stale.
-CORPUS_FORMAT_VERSION = "2"
+CORPUS_FORMAT_VERSION = "3"
 PASSAGES_FILE = "passages.jsonl"
 DOCUMENTS_FILE = "documents.json"
 CITED_WORKS_FILE = "cited_works.json"
