@@ -142,8 +142,8 @@ class _ParentheticalReader:
             self.authors = self.pending.authors()
         if match and match.group("year") and self.authors:
             self.year = match.group("year")
-            self.keys.append((self.pending.start if self.pending.names else start, end,
-                              f"{self.authors} {self.year}"))  # fmt: skip
+            first = self.pending.start if self.pending.names else start  # a list starts at its first name
+            self.keys.append((first, end, f"{self.authors} {self.year}"))
             self.pending = _AuthorList()
 
     def _bare_year(self, item: str, start: int, end: int) -> None:
