@@ -1,30 +1,42 @@
-"""Scale benchmark: FAISS flat vs HNSW on synthetic vectors, and embedding throughput on this machine.
+"""Scale benchmark: FAISS flat vs HNSW (and IVF) on synthetic vectors, and embedding throughput here.
 
-    .venv/bin/python bench/bench_scale.py                  # 10k, 100k, 1M (HNSW up to 100k)
+    .venv/bin/python bench/bench_scale.py                  # 10k, 100k, 1M (HNSW up to 100k, no IVF)
     .venv/bin/python bench/bench_scale.py --sizes 10000 --hnsw-max 10000 --queries 100
+    .venv/bin/python bench/bench_scale.py --hnsw-max 1000000 --ivf-max 1000000 --nprobe 16 64
 
 Vectors are 384-dimensional like all-MiniLM-L6-v2, drawn around 2,000 random centres (text embeddings
 are clustered, and uniform random vectors are an unrealistically hard case for HNSW) and normalised;
 queries are perturbed copies of random corpus vectors. Build and query use the project's own index code
 (``reviewqa.index.dense``) with the default settings; queries are timed one at a time on one thread, as
 a service worker runs them. Memory is the size of the serialised index (vectors, plus the graph for HNSW).
+
+IVF (``IndexIVFFlat``, nlist = 4 * sqrt(n)) is not part of the project's index code; it is measured here as
+the cheaper-to-build alternative to HNSW at large sizes. Its coarse quantizer is trained on at most
+``--ivf-train-per-list`` vectors per list, and each ``--nprobe`` value gives one row from the same build.
+Rows are logged as they finish (largest HNSW last), so a run stopped early still has the others.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import resource
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from reviewqa.index.dense import DenseParams, build_dense_index, search_dense
 from reviewqa.index.embed import model_name
 from reviewqa.settings import Settings
+
+if TYPE_CHECKING:
+    import faiss
 
 log = logging.getLogger("bench_scale")
 DIMENSION = 384
@@ -62,43 +74,110 @@ def queries_near(vectors: np.ndarray, count: int, rng: np.random.Generator) -> n
     return queries / np.linalg.norm(queries, axis=1, keepdims=True)
 
 
-def measure(vectors: np.ndarray, queries: np.ndarray, params: DenseParams, truth: np.ndarray | None):
+@dataclass(frozen=True)
+class IvfParams:
+    nprobes: tuple[int, ...]
+    train_per_list: int
+
+
+@dataclass
+class Plan:
+    """Which approximate indexes each size gets, beside the flat one."""
+
+    hnsw_max: int
+    ivf_max: int
+    ivf: IvfParams
+
+
+def timed_build(build: Callable[[], faiss.Index]) -> tuple[faiss.Index, float, float]:
+    """(index, build seconds on all cores, serialised size in MB: vectors, plus graph or lists)."""
     import faiss
 
     faiss.omp_set_num_threads(os.cpu_count() or 1)
     started = time.perf_counter()
-    index = build_dense_index(vectors, params)
+    index = build()
     build_s = time.perf_counter() - started
-    memory_mb = faiss.serialize_index(index).nbytes / 2**20  # what the index holds: vectors (+ graph)
+    return index, build_s, faiss.serialize_index(index).nbytes / 2**20
+
+
+def timed_queries(
+    search: Callable[[np.ndarray], np.ndarray], queries: np.ndarray
+) -> tuple[float, float, np.ndarray]:
+    """(p50 ms, p95 ms, ids) searching one query at a time on one thread, as a service worker does."""
+    import faiss
+
     faiss.omp_set_num_threads(1)
     latencies, found = [], []
     for query in queries:
         started = time.perf_counter()
-        _, ids = search_dense(index, query[None, :], K)
+        ids = search(query[None, :])
         latencies.append((time.perf_counter() - started) * 1000)
         found.append(ids[0])
-    ids = np.stack(found)
-    recall = None
-    if truth is not None:
-        recall = float(np.mean([len(set(a) & set(b)) / K for a, b in zip(ids, truth, strict=True)]))
-    del index
     p95 = statistics.quantiles(latencies, n=20)[-1]
-    return build_s, memory_mb, statistics.median(latencies), p95, recall, ids
+    return statistics.median(latencies), p95, np.stack(found)
 
 
-def bench_size(size: int, query_count: int, settings: Settings, with_hnsw: bool, seed: int) -> list[Row]:
+def recall_at_k(ids: np.ndarray, truth: np.ndarray) -> float:
+    return float(np.mean([len(set(a) & set(b)) / K for a, b in zip(ids, truth, strict=True)]))
+
+
+def measure_dense(
+    size: int, kind: str, vectors: np.ndarray, queries: np.ndarray, params: DenseParams
+) -> tuple[Row, np.ndarray]:
+    """A row for the project's own index code (flat or HNSW) and the ids it found."""
+    index, build_s, memory_mb = timed_build(lambda: build_dense_index(vectors, params))
+    p50, p95, ids = timed_queries(lambda query: search_dense(index, query, K)[1], queries)
+    return Row(size, kind, build_s, memory_mb, p50, p95, None), ids
+
+
+def build_ivf(vectors: np.ndarray, train_per_list: int) -> faiss.Index:
+    import faiss
+
+    count, dimension = vectors.shape
+    nlist = max(1, round(4 * math.sqrt(count)))
+    index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dimension), dimension, nlist, faiss.METRIC_INNER_PRODUCT)
+    # k-means on all of 1M vectors would take longer than the rest of the build; a sample of
+    # train_per_list vectors per list is within faiss's recommended 30-256.
+    index.cp.max_points_per_centroid = train_per_list
+    index.train(vectors)
+    index.add(vectors)
+    return index
+
+
+def measure_ivf(
+    size: int, vectors: np.ndarray, queries: np.ndarray, truth: np.ndarray, params: IvfParams
+) -> list[Row]:
+    """One row per nprobe, all from one IVF build."""
+    import faiss
+
+    index, build_s, memory_mb = timed_build(lambda: build_ivf(vectors, params.train_per_list))
+    rows = []
+    for nprobe in params.nprobes:
+        search_params = faiss.SearchParametersIVF(nprobe=nprobe)
+        p50, p95, ids = timed_queries(
+            lambda query, sp=search_params: index.search(query, K, params=sp)[1], queries
+        )
+        kind = f"IVF nlist={index.nlist} nprobe={nprobe}"
+        rows.append(Row(size, kind, build_s, memory_mb, p50, p95, recall_at_k(ids, truth)))
+        log.info("%s", rows[-1])
+    return rows
+
+
+def bench_size(size: int, query_count: int, settings: Settings, plan: Plan, seed: int) -> list[Row]:
     rng = np.random.default_rng(seed)
     vectors = synthetic_vectors(size, rng)
     queries = queries_near(vectors, query_count, rng)
-    flat = DenseParams(approx_threshold=size + 1)
-    build_s, memory_mb, p50, p95, _, truth = measure(vectors, queries, flat, None)
-    rows = [Row(size, "flat", build_s, memory_mb, p50, p95, None)]
-    log.info("%s", rows[-1])
-    if with_hnsw:
+    row, truth = measure_dense(size, "flat", vectors, queries, DenseParams(approx_threshold=size + 1))
+    rows = [row]
+    log.info("%s", row)
+    if size <= plan.ivf_max:
+        rows.extend(measure_ivf(size, vectors, queries, truth, plan.ivf))
+    if size <= plan.hnsw_max:
         hnsw = DenseParams(0, settings.hnsw_m, settings.hnsw_ef_construction, settings.hnsw_ef_search)
-        build_s, memory_mb, p50, p95, recall, _ = measure(vectors, queries, hnsw, truth)
-        rows.append(Row(size, "hnsw", build_s, memory_mb, p50, p95, recall))
-        log.info("%s", rows[-1])
+        row, ids = measure_dense(size, "HNSW", vectors, queries, hnsw)
+        row.recall_at_10 = recall_at_k(ids, truth)
+        rows.append(row)
+        log.info("%s", row)
     return rows
 
 
@@ -148,15 +227,23 @@ def main() -> None:
     )
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--hnsw-max", type=int, default=100_000, help="Largest size that also builds HNSW.")
+    parser.add_argument("--ivf-max", type=int, default=0, help="Largest size that also builds IVF.")
+    parser.add_argument("--nprobe", type=int, nargs="+", default=[16, 64], help="IVF lists searched.")
+    parser.add_argument("--ivf-train-per-list", type=int, default=64)
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--embed-passages", type=int, default=256, help="0 skips the embedding benchmark.")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     settings = Settings.load()
+    embedding = None
+    if args.embed_passages:  # first, so a run stopped during the largest build still has it
+        embedding = embedding_throughput(settings, args.embed_passages)
+        log.info("embedding: %.0f passages/s, one query %.1f ms p50", *embedding)
+    plan = Plan(args.hnsw_max, args.ivf_max, IvfParams(tuple(args.nprobe), args.ivf_train_per_list))
     rows: list[Row] = []
-    for size in args.sizes:
-        rows.extend(bench_size(size, args.queries, settings, size <= args.hnsw_max, args.seed))
+    for size in sorted(args.sizes):
+        rows.extend(bench_size(size, args.queries, settings, plan, args.seed))
     print(
         f"dim {DIMENSION}, {args.queries} queries, k={K}, HNSW M={settings.hnsw_m} "
         f"efConstruction={settings.hnsw_ef_construction} efSearch={settings.hnsw_ef_search}, "
@@ -165,8 +252,8 @@ def main() -> None:
     print(format_rows(rows))
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\npeak resident memory of the benchmark process: {peak_mb:,.0f} MB")
-    if args.embed_passages:
-        per_second, query_ms = embedding_throughput(settings, args.embed_passages)
+    if embedding:
+        per_second, query_ms = embedding
         print(
             f"\nembedding ({model_name(settings.model_path)}): {per_second:.0f} passages/s "
             f"(batch {settings.embed_batch_size}, all cores); one query {query_ms:.1f} ms p50 "

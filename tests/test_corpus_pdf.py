@@ -213,3 +213,29 @@ def test_damaged_pdfs_never_stop_ingestion(
         "good.txt",
         "damaged.pdf",
     }
+
+
+def test_a_long_pdf_shows_progress_by_pages(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    settings = make_settings(tmp_path)
+    words = REVIEW_PATH.read_text(encoding="utf-8").encode("latin-1", "replace").decode("latin-1").split()
+    lines = [" ".join(words[i : i + 12]) for i in range(0, 12 * 4 * 25, 12)]
+    pages = [lines[i : i + 4] for i in range(0, len(lines), 4)]  # 25 pages of distinct text
+    write_pdf(settings.documents_dir / "long-report.pdf", pages)
+    result = ingest(settings, progress=True)
+    assert result.pages == len(pages)
+    progress = capsys.readouterr().err
+    assert "long-report.pdf" in progress and f"/{len(pages)} [" in progress and "page" in progress
+
+
+def test_short_documents_show_no_progress(pdf_project: Settings, capsys: pytest.CaptureFixture[str]) -> None:
+    # The shipped corpus (one text document) and short PDFs keep the output clean.
+    ingest(pdf_project, progress=True)
+    assert capsys.readouterr().err == ""
+
+
+def test_readers_without_page_reports_still_work_with_progress(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    settings.documents_dir.mkdir(parents=True)
+    (settings.documents_dir / "notes.md").write_text("Notes\n\nA note (Pollak 2008).\n", encoding="utf-8")
+    result = ingest(settings, progress=True, readers={".md": lambda path: read_text_file(path)})
+    assert result.cited_works == ["Pollak 2008"]

@@ -301,13 +301,21 @@ def test_fingerprint_tracks_documents_and_settings(
     assert corpus_fingerprint(other) != corpus_fingerprint(project)
 
 
-def test_review_without_outline_infers_what_it_can(review_settings: Settings) -> None:
-    settings = review_settings.replace(index_dir=review_settings.index_dir.parent / "corpus-test-index")
+def test_review_without_outline_infers_what_it_can(tmp_path: Path) -> None:
+    """Without documents.toml every heading is still found from the text, but the plain text has no
+    heading levels: only a heading directly followed by another is known to be its parent."""
+    settings = make_settings(tmp_path)
+    settings.documents_dir.mkdir(parents=True)
+    shutil.copy(REVIEW_PATH, settings.documents_dir / REVIEW_PATH.name)
+    assert not (settings.corpus_dir / "documents.toml").exists()
     ingest(settings)
     [document] = load_documents(settings)
-    sections = document["sections"]
-    assert [EARLY, "Tyrosine kinase inhibitors in breast cancer"] in sections
-    assert [path[-1] for path in sections] == [path[-1] for path in EXPECTED_SECTIONS]
+    nested = [EARLY, "Tyrosine kinase inhibitors in breast cancer"]
+    inferred = [path if path == nested else [path[-1]] for path in EXPECTED_SECTIONS]
+    assert document["sections"] == inferred
+    assert document["title"] == "igf1r-review"  # no documents.toml: the file name stands in
+    cited = json.loads((settings.index_dir / "cited_works.json").read_text(encoding="utf-8"))
+    assert cited == EXPECTED_CITED_WORKS
 
 
 def test_loading_before_ingest_is_a_clear_error(empty_settings: Settings) -> None:

@@ -132,6 +132,21 @@ def test_split_sentences_offsets_are_trimmed_and_exact() -> None:
         ("in 2016 (IGF1R) during Phase 2 (ER 2012)", []),
         ("(Smith et al., 2010; Jones, 2011, 2012)", ["Smith et al. 2010", "Jones 2011", "Jones 2012"]),
         ("(Ganitumab, IGF1R, 2012)", []),
+        # Three or more authors are the first author et al., with or without the serial comma.
+        ("(Smith, Jones & Brown 2010)", ["Smith et al. 2010"]),
+        ("(Smith, Jones, and Brown, 2010; Lee 2011)", ["Smith et al. 2010", "Lee 2011"]),
+        ("(Smith, Jones, Brown & Lee 2010, 2012)", ["Smith et al. 2010", "Smith et al. 2012"]),
+        ("(Smith & Jones, 2010)", ["Smith & Jones 2010"]),
+        ("(Adjuvant, Smith & Jones 2010)", ["Smith & Jones 2010"]),
+        ("(Smith 2009, and Jones 2011)", ["Smith 2009", "Jones 2011"]),
+        ("(St. John et al. 2010)", ["St. John et al. 2010"]),
+        ("as St John and colleagues (2010) showed", ["St John et al. 2010"]),
+        ("(Smith et al. 2010a, b)", ["Smith et al. 2010a", "Smith et al. 2010b"]),
+        ("(Lee 2011a,b,c; Kim 2012, b)", ["Lee 2011a", "Lee 2011b", "Lee 2011c", "Kim 2012"]),
+        ("Smith et al. (2010a, b) found", ["Smith et al. 2010a", "Smith et al. 2010b"]),
+        ("Yee et al. 2012, a study", ["Yee et al. 2012"]),
+        ("(Cohort 2010) (Adjuvant 2010) (Table 2010) (Trial 2010; Guidelines, 2011)", []),
+        ("(Smith & Cohort 2010) and (INSR & Jones 2010)", []),
     ],
 )
 def test_find_citations(text: str, keys: list[str]) -> None:

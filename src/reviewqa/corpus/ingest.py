@@ -33,13 +33,14 @@ from reviewqa.settings import Settings, SettingsError
 logger = logging.getLogger(__name__)
 
 # Bump when cleaning, splitting, citation or chunking rules change, so built indexes count as stale.
-CORPUS_FORMAT_VERSION = "3"  # 3: passages carry their work's key
+CORPUS_FORMAT_VERSION = "3"  # 3: passages carry their work's key; citation rules changed
 PASSAGES_FILE = "passages.jsonl"
 DOCUMENTS_FILE = "documents.json"
 CITED_WORKS_FILE = "cited_works.json"
 INGEST_FILE = "ingest.json"
 CLEAN_FOLDER = "clean"
 PROGRESS_MIN_DOCUMENTS = 5
+PROGRESS_MIN_PAGES = 20  # a shorter PDF is read in a second or two; a bar for it would only flicker
 
 
 @dataclass
@@ -102,12 +103,14 @@ def ingest(
             continue
         seen_ids[doc_id] = relative
         meta = document_meta(relative, table.get(relative), toml_path)
-        try:
-            raw = read_document(path, readers)
-        except UnreadableDocumentError as exc:
-            skipped.append(_skip(relative, str(exc)))
-            continue
-        result = _ingest_document(relative, raw, meta, settings, count_tokens)
+        with _PageProgress(relative, enabled=progress) as pages:
+            try:
+                raw = read_document(path, readers, on_page=pages.update)
+            except UnreadableDocumentError as exc:
+                skipped.append(_skip(relative, str(exc)))
+                continue
+            pages.processing()
+            result = _ingest_document(relative, raw, meta, settings, count_tokens)
         if result is None:
             skipped.append(_skip(relative, "empty document (no text to index)"))
             continue
@@ -115,6 +118,34 @@ def ingest(
     if not ingested:
         raise CorpusError(f"none of the {len(files)} files in {documents_dir} could be ingested")
     return _write_outputs(settings, ingested, skipped, fingerprint)
+
+
+class _PageProgress:
+    """A page bar for one long document, opened at its first page once the page count is known, so short
+    documents and plain text (one unnumbered page) print nothing."""
+
+    def __init__(self, label: str, *, enabled: bool) -> None:
+        self.label = label
+        self.enabled = enabled
+        self.bar: tqdm | None = None
+
+    def update(self, done: int, total: int) -> None:
+        if self.bar is None:
+            if not self.enabled or total < PROGRESS_MIN_PAGES:
+                return
+            self.bar = tqdm(total=total, desc=self.label, unit="page", leave=False)
+        self.bar.update(done - self.bar.n)
+
+    def processing(self) -> None:
+        if self.bar is not None:  # reading is done; cleaning and chunking take the rest of the time
+            self.bar.set_postfix_str("cleaning, splitting, chunking")
+
+    def __enter__(self) -> _PageProgress:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def discover_documents(documents_dir: Path, readers: Mapping[str, Reader] | None = None) -> list[Path]:

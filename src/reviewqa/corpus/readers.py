@@ -1,12 +1,18 @@
-"""Readers turn a file into raw page texts. Pluggable: ``READERS`` maps a file suffix to a reader function."""
+"""Readers turn a file into raw page texts. Pluggable: ``READERS`` maps a file suffix to a reader function.
+
+A reader that also takes an ``on_page`` keyword (called as ``on_page(done, total)`` after each page, like
+the PDF reader) lets ``ingest`` show how far a long document has got.
+"""
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
+from typing import Protocol, cast
 
 from reviewqa.errors import CorpusError
 
@@ -31,6 +37,13 @@ class RawDocument:
 
 
 Reader = Callable[[Path], RawDocument]
+PageCallback = Callable[[int, int], None]  # (pages read, pages in the document)
+
+
+class PagedReader(Protocol):
+    def __call__(self, path: Path, *, on_page: PageCallback | None = None) -> RawDocument: ...
+
+
 BINARY_PROBE_BYTES = 8192
 
 
@@ -50,9 +63,12 @@ def read_text_file(path: Path) -> RawDocument:
     return RawDocument(pages=[text], paged=False)
 
 
-def read_pdf_file(path: Path, max_pages: int | None = None) -> RawDocument:
+def read_pdf_file(
+    path: Path, max_pages: int | None = None, *, on_page: PageCallback | None = None
+) -> RawDocument:
     """The text of every page (pypdf; only the first ``max_pages`` when given), numbered from 1.
-    A page that fails to extract is left empty."""
+    A page that fails to extract is left empty. ``on_page(done, total)`` follows the extraction, which is
+    most of the time a long PDF takes."""
     import pypdf  # imported here: only needed when the corpus holds PDFs
     from pypdf.errors import PyPdfError
 
@@ -69,7 +85,11 @@ def read_pdf_file(path: Path, max_pages: int | None = None) -> RawDocument:
         raise UnreadableDocumentError(f"cannot read PDF {path}: {type(exc).__name__}: {exc}") from exc
     if max_pages is not None:
         page_count = min(page_count, max_pages)
-    pages = [_extract_page(reader, number, path) for number in range(page_count)]
+    pages = []
+    for number in range(page_count):
+        pages.append(_extract_page(reader, number, path))
+        if on_page is not None:
+            on_page(number + 1, page_count)
     return RawDocument(pages=pages, paged=True, metadata=_pdf_metadata(reader))
 
 
@@ -114,10 +134,26 @@ def _xmp_text(reader: object) -> str:
 READERS: Mapping[str, Reader] = MappingProxyType({".txt": read_text_file, ".pdf": read_pdf_file})
 
 
-def read_document(path: Path, readers: Mapping[str, Reader] | None = None) -> RawDocument:
-    """Read ``path`` with the reader registered for its suffix."""
+def read_document(
+    path: Path, readers: Mapping[str, Reader] | None = None, *, on_page: PageCallback | None = None
+) -> RawDocument:
+    """Read ``path`` with the reader registered for its suffix; ``on_page`` goes to readers that take it."""
     table = READERS if readers is None else readers
     reader = table.get(path.suffix.lower())
     if reader is None:
         raise UnreadableDocumentError(f"no reader for {path.suffix!r} files: {path}")
+    if on_page is not None and reports_pages(reader):
+        return cast(PagedReader, reader)(path, on_page=on_page)
     return reader(path)
+
+
+def reports_pages(reader: Reader) -> bool:
+    """Whether ``reader`` takes an ``on_page`` keyword."""
+    try:
+        parameter = inspect.signature(reader).parameters.get("on_page")
+    except (TypeError, ValueError):  # builtins and some callables have no signature to read
+        return False
+    return parameter is not None and parameter.kind in (
+        parameter.KEYWORD_ONLY,
+        parameter.POSITIONAL_OR_KEYWORD,
+    )
