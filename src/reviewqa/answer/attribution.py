@@ -139,7 +139,9 @@ class SentenceTable:
         if position is None:
             return []
         key = (document, position)
-        if key not in self._attributed:  # the table is fixed once built, so each answer is kept
+        # The table is fixed once built, so each answer is kept; service threads racing to fill an entry
+        # compute the same list.
+        if key not in self._attributed:
             self._attributed[key] = self._attribute(document, position)
         return list(self._attributed[key])
 

@@ -80,7 +80,7 @@ class CorpusStats:
     idf: dict[str, float]
     max_idf: float
     # For a sentence that refers back ("The major toxicity of this combination..."), the terms of the
-    # sentences before it in its paragraph, which say what it refers to.
+    # sentence before it in its paragraph, which says what it refers to.
     antecedent_terms: dict[tuple[str, int], frozenset[str]] = field(default_factory=dict)
     # Sentences announcing points their paragraph does not hold ("As noted below, there are additional
     # reasons..."): quoted alone they answer nothing. Fixed per corpus, so found once here.
