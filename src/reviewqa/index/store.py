@@ -59,10 +59,13 @@ IndexState = Literal["ready", "missing", "stale", "corrupt", "unreadable_corpus"
 
 @dataclass(frozen=True)
 class IndexStatus:
-    ready: bool
+    state: IndexState
     reason: str
     manifest: dict[str, Any] | None
-    state: IndexState = "ready"
+
+    @property
+    def ready(self) -> bool:
+        return self.state == "ready"
 
 
 class IndexStateError(IndexNotReadyError):
@@ -445,8 +448,8 @@ def index_status(settings: Settings, *, fingerprints: FingerprintMemo | None = N
     except IndexNotReadyError as exc:
         manifest = _manifest_or_none(current_dir(settings))
         state: IndexState = exc.state if isinstance(exc, IndexStateError) else "corrupt"
-        return IndexStatus(False, str(exc), manifest, state)
-    return IndexStatus(True, "ready", manifest, "ready")
+        return IndexStatus(state, str(exc), manifest)
+    return IndexStatus("ready", "ready", manifest)
 
 
 def _manifest_or_none(directory: Path) -> dict[str, Any] | None:
