@@ -86,11 +86,6 @@ class SentenceTable:
             return None
         return before.sentence
 
-    def sentence_text(self, document: str, start: int) -> str:
-        position = self.position(document, start)
-        item = self.at(document, position) if position is not None else None
-        return item.sentence.text if item is not None else ""
-
     def following(self, document: str, start: int, count: int) -> list[Sentence]:
         """Up to ``count`` sentences after the one starting at ``start``, in the same paragraph."""
         position = self.position(document, start)

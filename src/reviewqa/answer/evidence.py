@@ -100,6 +100,7 @@ class CorpusStats:
         sentence_terms: dict[tuple[str, int], frozenset[str]] = {}
         paragraph_sets: dict[tuple[str, int], set[str]] = {}
         numbered: set[str] = set()
+        dangling: set[tuple[str, int]] = set()
         for passage in passages:
             for sentence in passage.sentences:
                 key = (passage.document, sentence.start)
@@ -110,6 +111,8 @@ class CorpusStats:
                 )
                 sentence_terms[key] = terms
                 numbered.update(numbered_qualifiers(sentence.text))
+                if announces(sentence.text) and not table.following(*key, 1):
+                    dangling.add(key)
                 paragraph_sets.setdefault((passage.document, sentence.paragraph), set()).update(terms)
         _inherit_referred_context(table, paragraph_sets)
         antecedent_terms = _antecedent_terms(table, sentence_terms)
@@ -123,11 +126,7 @@ class CorpusStats:
             idf=idf,
             max_idf=math.log(total + 2),
             antecedent_terms=antecedent_terms,
-            dangling_announcements=frozenset(
-                key
-                for key in sentence_terms
-                if announces(table.sentence_text(*key)) and not table.following(*key, 1)
-            ),
+            dangling_announcements=frozenset(dangling),
             vocabulary=sorted(idf),
             numbered=frozenset(numbered),
         )
