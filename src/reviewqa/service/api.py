@@ -51,10 +51,12 @@ def ask() -> Response:
 def search() -> Response:
     state = service_state()
     search_request = parse_search(request.args.to_dict(), state.settings.search_mode)
-    hits = state.index.get().search(search_request.query, k=search_request.k, mode=search_request.mode)
+    index = state.index.get()
+    hits = index.search(search_request.query, k=search_request.k, mode=search_request.mode)
     return jsonify(
         {
             "query": search_request.query,
+            "expanded": index.expand_query(search_request.query),
             "k": search_request.k,
             "mode": search_request.mode,
             "results": [hit_view(hit) for hit in hits],

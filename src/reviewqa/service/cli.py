@@ -36,11 +36,13 @@ def serve(
 ) -> None:
     """Serve the JSON API (/api/v1) and the chat page (/)."""
     from reviewqa.service.app import create_app
+    from reviewqa.service.port import check_port_free
 
     # Workers fork after the tokenizer has run; its own thread pool must not be used across fork.
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     host = host or settings.host
     port = settings.port if port is None else port
+    check_port_free(host, port)  # at once, not after the seconds of loading and warm-up
     index = load_index_for_serving(settings)
     if index is not None:
         warm_up(index)

@@ -127,6 +127,10 @@ def _schemas(settings: Settings) -> dict[str, Schema]:
         "SearchResults": _obj(
             {
                 "query": {"type": "string"},
+                "expanded": {
+                    "type": "string",
+                    "description": "The query with the other form (long/short) of each abbreviation it uses",
+                },
                 "k": {"type": "integer"},
                 "mode": {"type": "string", "enum": list(SEARCH_MODES)},
                 "results": {"type": "array", "items": _ref("SearchHit")},
