@@ -71,6 +71,7 @@ class SearchIndex:
     # and released with it; see ``derived``.
     _derived: dict[str, Any] = field(init=False, repr=False, default_factory=dict)
     _derived_lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
+    _dense_lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         self.passage_by_id = {p.passage_id: p for p in self.passages}
@@ -135,7 +136,7 @@ class SearchIndex:
         """The FAISS index, read on first use when the index was opened with ``lazy_dense`` (so a BM25-only
         command never imports faiss)."""
         if self.dense is None:
-            with self._derived_lock:
+            with self._dense_lock:
                 if self.dense is None:
                     if self.dense_path is None:
                         raise ReviewqaError("this index has no dense part")
