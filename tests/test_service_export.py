@@ -9,13 +9,11 @@ import io
 import bibtexparser
 import pytest
 from bibtexparser.middlewares import LatexDecodingMiddleware
-from flask import Flask
 from flask.testing import FlaskClient
 from service_support import assert_json_error
 
 from reviewqa.models import CitedWork
 from reviewqa.refs.export import author_names, bibtex, csv_table, ris, short_label
-from reviewqa.service import create_app
 from reviewqa.service.examples import heading_question
 
 HOSTILE = CitedWork(
@@ -124,16 +122,6 @@ def test_heading_questions(heading: str, question: str | None) -> None:
 
 
 # ---------------------------------------------------------------- the API
-
-
-@pytest.fixture(scope="module")
-def app(review_index) -> Flask:
-    return create_app(review_index.settings, review_index)
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
 
 
 @pytest.mark.slow

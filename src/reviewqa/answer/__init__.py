@@ -6,8 +6,9 @@ answer engine (and numpy) when a running service answers.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from reviewqa.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from reviewqa.answer.pipeline import AnswerEngine, answer, engine_for
@@ -16,9 +17,4 @@ _HOMES = dict.fromkeys(("AnswerEngine", "answer", "engine_for"), "reviewqa.answe
 __all__ = ["AnswerEngine", "answer", "engine_for"]
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _HOMES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(_HOMES[name]), name)
-    globals()[name] = value  # found directly from now on
-    return value
+__getattr__ = lazy_attributes(__name__, _HOMES)

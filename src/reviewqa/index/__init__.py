@@ -7,8 +7,9 @@ answered by a running service) do not import numpy, bm25s and scipy either.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from reviewqa.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from reviewqa.index.search import (
@@ -44,9 +45,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _HOMES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(_HOMES[name]), name)
-    globals()[name] = value  # found directly from now on
-    return value
+__getattr__ = lazy_attributes(__name__, _HOMES)
