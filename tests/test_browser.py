@@ -737,6 +737,27 @@ def test_markup_in_a_kept_conversation_is_shown_as_text(browser, review_url: str
     assert browser.title == title
 
 
+def test_a_yes_no_verdict_leads_the_answer_when_the_answer_stage_gives_one(browser, review_url: str) -> None:
+    """`verdict` is an optional Answer field (the answer stage adds it for yes/no questions)."""
+    from selenium.webdriver.common.by import By
+
+    plain = requests.post(review_url + "/api/v1/ask", json={"question": QUESTION}, timeout=60).json()
+    turns = [
+        {"question": "Was it tested?", "data": {**plain, "verdict": "yes", "question_type": "yes_no"}},
+        {"question": QUESTION, "data": plain},
+    ]
+    browser.get(review_url + "/")
+    browser.execute_script(
+        "localStorage.setItem('reviewqa.conversation.v1', arguments[0])", json.dumps({"turns": turns})
+    )
+    browser.refresh()
+    answers = wait_for(browser, "#conversation .turn .answer:not(.pending)", 2)
+    verdict = answers[0].find_element(By.CSS_SELECTOR, ".verdict")
+    assert text_of(verdict) == "Yes"
+    assert verdict.location["y"] < answers[0].find_element(By.CSS_SELECTOR, ".answer-text").location["y"]
+    assert answers[1].find_elements(By.CSS_SELECTOR, ".verdict") == []
+
+
 def test_screenshots(browser, review_url: str) -> None:
     """The README's two screenshots: `make screenshots` writes them to docs/ (REVIEWQA_SCREENSHOTS_DIR)."""
     from selenium.webdriver.common.by import By
