@@ -105,3 +105,60 @@ def test_real_cord19_articles_keep_their_header_out_of_the_sentences(tmp_path: P
         assert ("Main text",) in sections
     assert records["covidqa-1674"]["sections"][0] == ["Abstract"]
     assert all(p.section for p in passages)
+
+
+def test_run_in_headings_become_sub_sections_where_the_document_uses_them() -> None:
+    from reviewqa.corpus.cleaning import clean_text
+
+    raw = (
+        "Methods\n\n"
+        "2.1. Cell Culture. MDCK cells were cultured in DMEM with ten percent serum for two days.\n\n"
+        "Statistical analysis. Differences between two groups were evaluated with a t test here.\n\n"
+        "All patients recovered. None of them had to be admitted to an intensive care unit later.\n"
+    )
+    cleaned = clean_text(raw)
+    assert [h.path for h in cleaned.headings] == [
+        ("Methods",),
+        ("Methods", "2.1. Cell Culture"),
+        ("Methods", "Statistical analysis"),
+    ]
+    first = cleaned.paragraphs[0]
+    assert cleaned.text[first.start : first.end].startswith("MDCK cells were cultured")
+    assert cleaned.paragraphs[2].section == ("Methods", "Statistical analysis")  # a clause is no heading
+
+
+def test_reference_list_is_taken_out_of_the_text() -> None:
+    from reviewqa.corpus.cleaning import clean_text
+
+    raw = (
+        "Discussion\n\nThe virus spread widely [1]. It was contained later [2].\n\n"
+        "References\n\n1. Frost WH. Statistics of influenza morbidity. Public Health Rep. 1920;35:584.\n"
+        "2. Marks G, Beatty WK. Epidemics. New York: Scribners, 1976.\n\n"
+        "Acknowledgements\n\nWe thank the nurses for their help with the samples.\n"
+    )
+    cleaned = clean_text(raw)
+    assert "Frost WH" not in cleaned.text and "Scribners" not in cleaned.text
+    assert "We thank the nurses" in cleaned.text
+    assert cleaned.reference_lists == [
+        [
+            "1. Frost WH. Statistics of influenza morbidity. Public Health Rep. 1920;35:584.",
+            "2. Marks G, Beatty WK. Epidemics. New York: Scribners, 1976.",
+        ]
+    ]
+
+
+def test_a_references_line_followed_by_prose_is_kept() -> None:
+    from reviewqa.corpus.cleaning import clean_text
+
+    raw = "Background\n\nSome text here.\n\nReferences\n\nThe following text is prose, not a list of works.\n"
+    assert "not a list of works" in clean_text(raw).text
+
+
+def test_a_caption_label_is_not_a_sentence_of_its_own() -> None:
+    from reviewqa.corpus.sentences import split_sentences
+
+    text = "Figure 2. Viral load over time in the two groups. Table S1 . Primers used."
+    assert [text[a:b] for a, b in split_sentences(text)] == [
+        "Figure 2. Viral load over time in the two groups.",
+        "Table S1 . Primers used.",
+    ]

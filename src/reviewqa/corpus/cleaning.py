@@ -15,8 +15,15 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 
-from reviewqa.corpus.headings import HeadingCandidate, assign_sections, find_headings
+from reviewqa.corpus.headings import (
+    MIN_RUN_INS,
+    HeadingCandidate,
+    assign_sections,
+    find_headings,
+    run_in_heading,
+)
 from reviewqa.corpus.hyphenation import WORD_RE, Vocabulary, keeps_hyphen
+from reviewqa.corpus.noise import drop_standalone_running_lines, split_off_references
 from reviewqa.corpus.sentences import ends_sentence
 
 BLOCK_SEPARATOR = "\n\n"
@@ -83,6 +90,8 @@ class CleanedText:
     headings: list[Heading] = field(default_factory=list)
     paragraphs: list[Paragraph] = field(default_factory=list)
     pages: list[tuple[int, int, int]] = field(default_factory=list)  # (page number, start, end)
+    # The lines of each reference list, taken out of the text (``reviewqa.corpus.references`` parses them)
+    reference_lists: list[list[str]] = field(default_factory=list)
 
     @property
     def sections(self) -> list[tuple[str, ...]]:
@@ -120,6 +129,9 @@ def clean_pages(
 
 
 def _clean_lines(lines: list[Line], *, paged: bool, outline: list[tuple[str, ...]] | None) -> CleanedText:
+    if not paged:
+        lines = drop_standalone_running_lines(lines, lambda line: Line("", line.page))
+    lines, reference_lists = split_off_references(lines)
     vocabulary = Vocabulary.from_lines(line.text for line in lines)
     blocks = _blocks(lines, split_short_lines=paged)
     if _open_ends_mark_continuation(lines):
@@ -129,7 +141,10 @@ def _clean_lines(lines: list[Line], *, paged: bool, outline: list[tuple[str, ...
     candidates = find_headings(
         texts, blocks, outline, labels={i for i, block in enumerate(blocks) if block.label}
     )
-    return _assemble(blocks, candidates, vocabulary, outline)
+    cleaned = _assemble(blocks, candidates, vocabulary, outline)
+    _add_run_in_headings(cleaned)
+    cleaned.reference_lists = [[line.text for line in items if line.text] for items in reference_lists]
+    return cleaned
 
 
 def _read_lines(pages: list[str], paged: bool) -> list[Line]:
@@ -275,6 +290,31 @@ def _assemble(
     cleaned.text = writer.text
     cleaned.pages = writer.page_ranges()
     return cleaned
+
+
+def _add_run_in_headings(cleaned: CleanedText) -> None:
+    """Headings that open paragraphs ("2.6. Plaque Assay. MDCK cells ..."): each becomes a sub-section of
+    the section it stands in, for its paragraph and the next ones up to the next heading. Unnumbered ones
+    count only where a document has several (then they are its style, not a short first sentence)."""
+    found = [(p, run_in_heading(cleaned.text[p.start : p.end])) for p in cleaned.paragraphs]
+    numbered_or_several = sum(1 for _, r in found if r) >= MIN_RUN_INS
+    base: tuple[str, ...] | None = None
+    current: tuple[str, ...] | None = None
+    for paragraph, run_in in found:
+        if paragraph.section != base:
+            base, current = paragraph.section, None
+        if run_in is not None and (run_in[1] or numbered_or_several):
+            heading, _ = run_in
+            current = (*paragraph.section, heading)
+            cleaned.headings.append(
+                Heading(heading, current, paragraph.start, paragraph.start + len(heading))
+            )
+            paragraph.start += len(heading) + 1
+            while cleaned.text[paragraph.start].isspace():
+                paragraph.start += 1
+        if current is not None:
+            paragraph.section = current
+    cleaned.headings.sort(key=lambda heading: heading.start)
 
 
 def _starts_paragraph(previous: Block, block: Block) -> bool:

@@ -174,3 +174,39 @@ def _paths_from_outline(
     for missing in by_name.values():
         logger.warning("outline heading %r was not found in the document", missing[-1])
     return paths
+
+
+# A run-in heading opens a paragraph and ends in a period: "2.6. Plaque Assay. MDCK cells were ...",
+# "Statistical analysis. Differences between ...".
+RUN_IN_RE = re.compile(
+    r"^(?P<heading>(?P<number>\d+(?:\.\d+)*\.?\s+)?(?P<title>[A-Z][^.!?;:()\[\]=<>%]{1,80}?))\.\s+(?=[A-Z(])"
+)
+MAX_RUN_IN_WORDS = 8
+MAX_UNNUMBERED_RUN_IN_WORDS = 6
+MIN_WORDS_AFTER_RUN_IN = 6
+MIN_RUN_INS = 2  # unnumbered ones count only where the document has several: then they are its style
+# Words that make a short phrase a clause ("All patients recovered.", "This was done.") not a title.
+CLAUSE_WORDS = frozenset(
+    {"is", "are", "was", "were", "be", "been", "being", "has", "have", "had", "do", "does", "did", "can",
+     "could", "may", "might", "must", "shall", "should", "will", "would", "we", "i", "you", "he", "she",
+     "it", "they", "this", "these", "those", "that", "there", "here", "our", "their", "its", "not", "no",
+     "none", "all", "see", "thus", "however", "figure", "fig", "table"}
+)  # fmt: skip
+
+
+def run_in_heading(paragraph: str) -> tuple[str, bool] | None:
+    """(heading text without its period, numbered) of a run-in heading opening ``paragraph``, or None."""
+    match = RUN_IN_RE.match(paragraph)
+    if match is None:
+        return None
+    title = match.group("title").strip()
+    words = title.split()
+    numbered = match.group("number") is not None
+    limit = MAX_RUN_IN_WORDS if numbered else MAX_UNNUMBERED_RUN_IN_WORDS
+    if len(words) > limit or any(word.casefold().strip(",") in CLAUSE_WORDS for word in words):
+        return None
+    if not numbered and words[-1].endswith("ed"):  # "All patients recovered": a verb ends a clause
+        return None
+    if len(paragraph[match.end() :].split()) < MIN_WORDS_AFTER_RUN_IN:
+        return None
+    return match.group("heading").strip(), numbered
