@@ -29,7 +29,8 @@ AFTER_REFERENCES_RE = re.compile(
     r"|abbreviations|footnotes|notes|data availability.*|ethics.*|extended data.*)\s*:?$",
     re.IGNORECASE,
 )
-PAGE_LINE_RE = re.compile(r"^(?:page\s+)?\d{1,4}(?:\s*(?:/|of)\s*\d{1,4})?$", re.IGNORECASE)
+# In plain text a bare number on its own line may be data; "Page 28 of 35" is a page number.
+PAGE_LINE_RE = re.compile(r"^page\s+\d{1,4}(?:\s*(?:/|of)\s*\d{1,4})?$", re.IGNORECASE)
 WEB_RE = re.compile(r"https?://|www\.|doi\.org|\bdoi:", re.IGNORECASE)
 MAX_RUNNING_LINE_CHARS = 120
 YEAR_OR_NUMBER_RE = re.compile(r"\b(?:1[89]|20)\d\d\b|^\s*\[?\d{1,3}[.)\]]")
