@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 DocumentKind = Literal["review", "source"]
+PassageKind = Literal["text", "caption"]
 SECTION_SEPARATOR = " > "
 
 
@@ -68,6 +69,7 @@ class Passage:
     cited_works: list[str]  # union of the sentences' keys, in order of first appearance
     # Bibliography key of the cited work whose source document this passage is from; None in the review.
     work_key: str | None = None
+    kind: PassageKind = "text"  # "caption": a figure or table caption (PDFs), kept apart from the text
 
     @property
     def section_label(self) -> str:
@@ -89,6 +91,7 @@ class Passage:
             sentences=[Sentence.from_dict(s) for s in data["sentences"]],
             cited_works=list(data["cited_works"]),
             work_key=data.get("work_key"),  # absent from passages written before it existed
+            kind=data.get("kind", "text"),
         )
 
 

@@ -24,6 +24,7 @@ from reviewqa.corpus.headings import (
 )
 from reviewqa.corpus.hyphenation import WORD_RE, Vocabulary, keeps_hyphen
 from reviewqa.corpus.noise import drop_standalone_running_lines, split_off_references
+from reviewqa.corpus.pdf_layout import CAPTION_START_RE, HintedLine
 from reviewqa.corpus.sentences import ends_sentence
 
 BLOCK_SEPARATOR = "\n\n"
@@ -33,7 +34,8 @@ SPACES_RE = re.compile(r"[^\S\n]+")  # any whitespace but newline, NO-BREAK SPAC
 SOFT_HYPHEN = "\u00ad"
 PAGE_NUMBER_RE = re.compile(r"^(?:page\s+)?\d{1,4}(?:\s*(?:/|of)\s*\d{1,4})?$", re.IGNORECASE)
 DIGITS_RE = re.compile(r"\d+")
-RUNNING_LINE_DEPTH = 2  # how many lines at each end of a page may be a running head or foot
+RUNNING_LINE_DEPTH = 3  # how many lines at each end of a page may be a running head or foot
+MIN_LAYOUT_HEADINGS = 3  # with fewer headings found from a PDF's type, headings are found from the text
 OPEN_END_SHARE = 0.8
 MIN_LINES_FOR_CONVENTION = 10
 # In PDFs without blank lines, a line this much shorter than usual that ends a sentence ends a paragraph.
@@ -46,6 +48,8 @@ class Line:
     page: int | None
     open_end: bool = False  # the raw line ended in whitespace
     label: bool = False  # a section label given outside the text (front matter), a heading wherever it stands
+    hint: str = ""  # from a PDF's layout: "heading" (larger or bold type), "caption" (figure/table caption)
+    level: int = 0  # of a "heading" line: 1 for the largest heading type of the document, 2 the next, ...
 
 
 @dataclass
@@ -67,6 +71,10 @@ class Block:
     def label(self) -> bool:
         return self.lines[0].label
 
+    @property
+    def hint(self) -> str:
+        return self.lines[0].hint
+
 
 @dataclass
 class Heading:
@@ -82,6 +90,7 @@ class Paragraph:
     end: int
     section: tuple[str, ...]
     index: int  # position among the document's paragraphs
+    kind: str = "text"  # "caption": a figure or table caption, kept apart from the running text
 
 
 @dataclass
@@ -128,18 +137,43 @@ def clean_pages(
     return _clean_lines(_read_lines(pages, paged), paged=paged, outline=outline)
 
 
+def clean_layout(
+    pages: list[list[HintedLine]], *, outline: list[tuple[str, ...]] | None = None
+) -> CleanedText:
+    """Clean a PDF read with its layout (``reviewqa.corpus.pdf_layout.hinted_pages``): the lines' hints
+    mark headings (with their level) and captions."""
+    texts = [
+        [_normalise_line(_normalise_characters(line.text).replace("\n", " ")) for line in page]
+        for page in pages
+    ]
+    texts = _drop_running_lines([_drop_page_numbers(page_texts) for page_texts in texts])
+    lines: list[Line] = []
+    for number, (page, page_texts) in enumerate(zip(pages, texts, strict=True), start=1):
+        if lines:
+            lines.append(Line("", None))
+        for hinted, text in zip(page, page_texts, strict=True):
+            lines.append(Line(text, number, hint=hinted.hint if text else "", level=hinted.level))
+    return _clean_lines(lines, paged=True, outline=outline)
+
+
 def _clean_lines(lines: list[Line], *, paged: bool, outline: list[tuple[str, ...]] | None) -> CleanedText:
     if not paged:
         lines = drop_standalone_running_lines(lines, lambda line: Line("", line.page))
-    lines, reference_lists = split_off_references(lines)
+    lines, reference_lists = split_off_references(lines, is_heading=lambda line: line.hint == "heading")
     vocabulary = Vocabulary.from_lines(line.text for line in lines)
     blocks = _blocks(lines, split_short_lines=paged)
     if _open_ends_mark_continuation(lines):
         for block in blocks:
             block.continues = block.lines[-1].open_end
     texts = [_joined(block.lines, vocabulary)[0] for block in blocks]
+    levels = {i: block.lines[0].level for i, block in enumerate(blocks) if block.hint == "heading"}
     candidates = find_headings(
-        texts, blocks, outline, labels={i for i, block in enumerate(blocks) if block.label}
+        texts,
+        blocks,
+        outline,
+        labels={i for i, block in enumerate(blocks) if block.label},
+        levels=levels,
+        text_rules=len(levels) < MIN_LAYOUT_HEADINGS,
     )
     cleaned = _assemble(blocks, candidates, vocabulary, outline)
     _add_run_in_headings(cleaned)
@@ -222,7 +256,7 @@ def _blocks(lines: list[Line], *, split_short_lines: bool) -> list[Block]:
                 blocks.append(Block(current))
             current = []
             continue
-        labelled = line.label or (current and current[-1].label)
+        labelled = line.label or (current and current[-1].label) or _hint_break(current, line)
         if current and (
             labelled or (split_short_lines and _starts_new_block(current[-1].text, line.text, typical))
         ):
@@ -232,6 +266,17 @@ def _blocks(lines: list[Line], *, split_short_lines: bool) -> list[Block]:
     if current:
         blocks.append(Block(current))
     return blocks
+
+
+def _hint_break(current: list[Line], line: Line) -> bool:
+    """Layout hints split blocks: a heading stands alone (its wrapped lines together), a caption starts a
+    block of its own and ends where the running text resumes."""
+    if not current:
+        return False
+    previous = current[-1]
+    if line.hint == "heading" or previous.hint == "heading":
+        return not (line.hint == previous.hint == "heading" and line.level == previous.level)
+    return line.hint != previous.hint or bool(line.hint == "caption" and CAPTION_START_RE.match(line.text))
 
 
 def _starts_new_block(previous: str, line: str, typical: float) -> bool:
@@ -266,7 +311,8 @@ def _assemble(
             return
         text, pieces = _joined(paragraph_lines, vocabulary)
         start = writer.write_block(pieces)
-        cleaned.paragraphs.append(Paragraph(start, start + len(text), section, len(cleaned.paragraphs)))
+        kind = "caption" if paragraph_lines[0].hint == "caption" else "text"
+        cleaned.paragraphs.append(Paragraph(start, start + len(text), section, len(cleaned.paragraphs), kind))
         paragraph_lines.clear()
 
     i = 0
@@ -282,7 +328,11 @@ def _assemble(
             i = candidate.end_block
             continue
         block = blocks[i]
-        if paragraph_lines and _starts_paragraph(blocks[i - 1], block):
+        if paragraph_lines and (
+            _starts_paragraph(blocks[i - 1], block)
+            or block.hint == "caption"
+            or blocks[i - 1].hint == "caption"
+        ):
             flush_paragraph()
         paragraph_lines.extend(block.lines)
         i += 1

@@ -46,6 +46,7 @@ class HeadingCandidate:
     end_block: int  # exclusive
     text: str
     label: bool = False  # a section label from outside the text (front matter): top level, no parent
+    level: int = 0  # from a PDF's type: 1 for the largest headings, 2 the next, ...; 0 when unknown
 
 
 def normalise_heading(text: str) -> str:
@@ -58,16 +59,26 @@ def find_headings(
     outline: Sequence[tuple[str, ...]] | None,
     *,
     labels: set[int] | None = None,
+    levels: dict[int, int] | None = None,
+    text_rules: bool = True,
 ) -> list[HeadingCandidate]:
     """Headings among ``blocks`` (whose joined texts are ``block_texts``), in order; the blocks in
     ``labels`` are headings wherever they stand."""
     outline_names = {normalise_heading(path[-1]) for path in outline or ()}
     labels = labels or set()
+    levels = levels or {}
     headings: list[HeadingCandidate] = []
     i = 0
     while i < len(blocks):
         if i in labels:
             headings.append(HeadingCandidate(i, i + 1, block_texts[i], label=True))
+            i += 1
+            continue
+        if i in levels and looks_like_heading(block_texts[i]):  # the layout says so: a larger or bold type
+            headings.append(HeadingCandidate(i, i + 1, block_texts[i], level=levels[i]))
+            i += 1
+            continue
+        if not text_rules:
             i += 1
             continue
         candidate = _heading_at(i, block_texts, blocks, outline_names, headings, labels)
@@ -140,6 +151,8 @@ def assign_sections(
     """The section path each heading opens."""
     if outline:
         return _paths_from_outline(headings, outline)
+    if any(heading.level for heading in headings):
+        return _paths_from_levels(headings)
     paths: list[tuple[str, ...]] = []
     for k, heading in enumerate(headings):
         previous = headings[k - 1] if k else None
@@ -150,6 +163,19 @@ def assign_sections(
             paths.append((heading.text,))
         else:
             paths.append((*paths[-1], heading.text) if parent_adjacent else (heading.text,))
+    return paths
+
+
+def _paths_from_levels(headings: Sequence[HeadingCandidate]) -> list[tuple[str, ...]]:
+    """Paths from the headings' type levels: a heading is inside the last one of a larger type."""
+    stack: list[tuple[int, str]] = []
+    paths = []
+    for heading in headings:
+        level = heading.level or max((lvl for lvl, _ in stack), default=0) + 1
+        while stack and stack[-1][0] >= level:
+            stack.pop()
+        stack.append((level, heading.text))
+        paths.append(tuple(text for _, text in stack))
     return paths
 
 

@@ -22,10 +22,12 @@ from typing import Any
 from tqdm import tqdm
 
 from reviewqa.corpus.chunking import build_passages, document_sentences
-from reviewqa.corpus.cleaning import CleanedText, clean_pages, clean_parts
+from reviewqa.corpus.cleaning import CleanedText, clean_layout, clean_pages, clean_parts
 from reviewqa.corpus.frontmatter import read_front_matter
 from reviewqa.corpus.metadata import DocumentMeta, document_meta, documents_toml_path, load_document_table
+from reviewqa.corpus.publisher_pdf import prepare_pdf
 from reviewqa.corpus.readers import READERS, RawDocument, Reader, UnreadableDocumentError, read_document
+from reviewqa.corpus.references import CitationLinker, ReferenceList, parse_reference_lists
 from reviewqa.errors import CorpusError
 from reviewqa.fileio import atomic_write_text
 from reviewqa.models import Document, Passage
@@ -76,6 +78,9 @@ class _Ingested:
     cleaned: CleanedText
     passages: list[Passage]
     sentences: int
+    references: ReferenceList = field(default_factory=ReferenceList)
+    linker: CitationLinker | None = None
+    reading: dict[str, Any] = field(default_factory=dict)  # how the document was read, for the report
 
 
 def ingest(
@@ -186,9 +191,18 @@ def _ingest_document(
         return None
     outline = meta.outline or None
     front = None if raw.paged else read_front_matter(raw.pages[0])
+    reading: dict[str, Any] = {}
     if front is not None:
         cleaned = clean_parts(front.parts, outline=outline)
         found = {**front.fields, "year": str(front.year or ""), "doi": front.doi}
+    elif raw.layout is not None:
+        prepared = prepare_pdf(raw.layout, raw.metadata)
+        cleaned = clean_layout(prepared.pages, outline=outline)
+        found = prepared.metadata
+        reading = {
+            "line_numbers_removed": prepared.line_numbers_removed,
+            "ocr": bool(raw.metadata.get("ocr")),
+        }
     else:
         cleaned = clean_pages(raw.pages, paged=raw.paged, outline=outline)
         found = raw.metadata
@@ -210,7 +224,11 @@ def _ingest_document(
         licence=found.get("licence", ""),
         url=found.get("url", ""),
     )
-    sentences = document_sentences(cleaned)
+    references = parse_reference_lists(cleaned.reference_lists)
+    linker = CitationLinker.for_document(
+        references, [cleaned.text[p.start : p.end] for p in cleaned.paragraphs]
+    )
+    sentences = document_sentences(cleaned, linker.cite)
     passages = build_passages(
         document, sentences, count_tokens, settings.chunk_tokens, settings.chunk_overlap_sentences
     )
@@ -218,7 +236,7 @@ def _ingest_document(
         "%s: %d sections, %d paragraphs, %d sentences, %d passages",
         relative, len(cleaned.sections), len(cleaned.paragraphs), len(sentences), len(passages),
     )  # fmt: skip
-    return _Ingested(document, cleaned, passages, len(sentences))
+    return _Ingested(document, cleaned, passages, len(sentences), references, linker, reading)
 
 
 @functools.lru_cache(maxsize=4)
@@ -265,6 +283,14 @@ def _document_record(item: _Ingested) -> dict[str, Any]:
         "sentences": item.sentences,
         "sections": [list(path) for path in item.cleaned.sections],
         "characters": len(document.text),
+        "references": [entry.to_dict() for entry in item.references.entries],
+        "references_printed": item.references.printed,
+        "citations": {
+            "found": item.linker.found if item.linker else 0,
+            "linked": item.linker.linked if item.linker else 0,
+            "unresolved": sorted(set(item.linker.unresolved)) if item.linker else [],
+        },
+        "reading": item.reading,
     }
 
 
