@@ -33,7 +33,10 @@ AFTER_REFERENCES_RE = re.compile(
 PAGE_LINE_RE = re.compile(r"^page\s+\d{1,4}(?:\s*(?:/|of)\s*\d{1,4})?$", re.IGNORECASE)
 WEB_RE = re.compile(r"https?://|www\.|doi\.org|\bdoi:", re.IGNORECASE)
 MAX_RUNNING_LINE_CHARS = 120
-YEAR_OR_NUMBER_RE = re.compile(r"\b(?:1[89]|20)\d\d\b|^\s*\[?\d{1,3}[.)\]]")
+# What reference entries hold: a year, a leading number, a page range, a DOI, "et al."
+ENTRY_SIGN_RE = re.compile(
+    r"\b(?:1[89]|20)\d\d\b|^\s*\[?\d{1,3}[.)\]]?\s+\S|\b\d+\s*[-–]\s*\d+\b|\b10\.\d{4,}/|\bet al\b"
+)
 LIST_PROBE_LINES = 10  # a "References" line must be followed by lines that look like entries
 
 
@@ -88,6 +91,6 @@ def split_off_references(
 
 
 def _entries_follow(lines: Sequence[LineLike], start: int) -> bool:
-    """Whether most of the next lines hold a year or open with a number, as reference entries do."""
+    """Whether a third of the next lines show signs of reference entries (entries wrap over several lines)."""
     following = [line.text for line in lines[start:] if line.text.strip()][:LIST_PROBE_LINES]
-    return bool(following) and sum(bool(YEAR_OR_NUMBER_RE.search(t)) for t in following) * 2 >= len(following)
+    return bool(following) and sum(bool(ENTRY_SIGN_RE.search(t)) for t in following) * 3 >= len(following)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from reviewqa.errors import CorpusError
 
-OCR_TIMEOUT_S = 600
+OCR_SECONDS_PER_PAGE = 60  # tesseract takes a few seconds a page here; this only stops a hung run
 OCR_LANGUAGE = "eng"
 
 
@@ -25,7 +25,7 @@ def ocr_available() -> bool:
 
 
 @contextmanager
-def ocr_pdf(path: Path) -> Iterator[Path]:
+def ocr_pdf(path: Path, page_count: int) -> Iterator[Path]:
     """A temporary copy of ``path`` with an OCR text layer; removed on leaving the block."""
     if not ocr_available():
         raise OcrError("OCR skipped: install ocrmypdf and tesseract-ocr to read it")
@@ -34,9 +34,10 @@ def ocr_pdf(path: Path) -> Iterator[Path]:
         command = ["ocrmypdf", "--quiet", "--language", OCR_LANGUAGE, "--deskew", "--rotate-pages",
                    "--optimize", "0", "--output-type", "pdf", str(path), str(target)]  # fmt: skip
         try:
-            subprocess.run(command, check=True, capture_output=True, timeout=OCR_TIMEOUT_S)
+            timeout = OCR_SECONDS_PER_PAGE * max(page_count, 1)
+            subprocess.run(command, check=True, capture_output=True, timeout=timeout)
         except subprocess.TimeoutExpired as exc:
-            raise OcrError(f"OCR took longer than {OCR_TIMEOUT_S} s") from exc
+            raise OcrError(f"OCR took longer than {exc.timeout:.0f} s") from exc
         except (OSError, subprocess.CalledProcessError) as exc:
             detail = getattr(exc, "stderr", b"") or b""
             raise OcrError(f"OCR failed: {detail.decode(errors='replace').strip()[-300:] or exc}") from exc

@@ -93,7 +93,7 @@ def read_pdf_file(
         if on_page is not None:
             on_page(number + 1, page_count)
     metadata = _pdf_metadata(reader)
-    if page_count and not any(page.text.strip() for page in layout):
+    if page_count and not any(page.text.strip() for page in layout) and _has_images(reader, page_count):
         return read_without_text_layer(path, page_count, metadata, max_pages)
     return RawDocument(pages=[page.text for page in layout], paged=True, metadata=metadata, layout=layout)
 
@@ -106,7 +106,7 @@ def read_without_text_layer(
     from reviewqa.corpus.ocr import OcrError, ocr_pdf
 
     try:
-        with ocr_pdf(path) as ocr_path:
+        with ocr_pdf(path, page_count) as ocr_path:
             raw = read_pdf_file(ocr_path, max_pages)
     except OcrError as exc:
         raise UnreadableDocumentError(f"no text layer ({page_count} pages); {exc}") from exc
@@ -115,6 +115,19 @@ def read_without_text_layer(
     raw.metadata = {**raw.metadata, **metadata, "ocr": "ocrmypdf"}
     logger.info("%s has no text layer; read its %d pages through OCR", path, page_count)
     return raw
+
+
+def _has_images(reader: object, page_count: int) -> bool:
+    """Whether some page draws an image: a scan, as opposed to a blank or damaged page."""
+    for number in range(page_count):
+        try:
+            resources = reader.pages[number].get("/Resources") or {}  # type: ignore[attr-defined]
+            objects = resources.get_object().get("/XObject") or {}
+            if any(obj.get_object().get("/Subtype") == "/Image" for obj in objects.get_object().values()):
+                return True
+        except Exception:  # a damaged page is no scan we could read
+            logger.debug("page %d: unreadable resources", number + 1, exc_info=True)
+    return False
 
 
 def _extract_page(reader: object, number: int, path: Path) -> LayoutPage:

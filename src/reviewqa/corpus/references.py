@@ -28,16 +28,17 @@ from reviewqa.corpus.citations import APOSTROPHE, find_citations
 YEAR_RE = re.compile(r"\b((?:19|20)\d\d)([a-z])?\b")
 DOI_RE = re.compile(r"\b10\.\d{4,9}/[^\s\"<>]+", re.IGNORECASE)
 PMID_RE = re.compile(r"\bPMID:?\s*(\d{5,9})\b", re.IGNORECASE)
-NUMBERED_START_RE = re.compile(r"^\s*(?:\[(\d{1,4})\]|(\d{1,4})[.)]?)\s+(?=\S)")
+NUMBERED_START_RE = re.compile(r"^\s*(?:\[(\d{1,4})\]\s*|(\d{1,4})[.)]?\s+)(?=\S)")
 AUTHOR_START_RE = re.compile(
     rf"^(?:(?:[A-Z]\.\s?)+\s*)?(?:(?:de|van|von|der|den|da|di|le|la)\s+)*[A-Z][^\s,.;:()]*[a-z{APOSTROPHE}'][^\s,;:()]*"
     r"(?:[ -][A-Z][a-z]+)?,?\s+(?:[A-Z]{1,3}\b|[A-Z]\.)"
 )
-INITIALS_RE = re.compile(r"^(?:[A-Z]{1,3}|(?:[A-Z]\.-?\s?)+|[A-Z]\.?-[A-Z]\.?)$")
+INITIALS_RE = re.compile(r"^(?:[A-Z]{1,3}|[A-Z](?:\.?\s?-?[A-Z])*\.?)$")
 ET_AL_RE = re.compile(r"\bet\s+al\b", re.IGNORECASE)
 PAREN_YEAR_RE = re.compile(r"\(((?:19|20)\d\d[a-z]?)\)")
 COMMA_YEAR_RE = re.compile(r",\s+((?:19|20)\d\d[a-z]?)\s")
 AUTHOR_END_RE = re.compile(r"\.\s+(?=[A-Z0-9“\"‘'(\[]|[a-z]{2})")
+QUOTE_START_RE = re.compile(r",?\s*[“\"]")  # "E. Braunwald, “Shattuck lecture ...,” ..."
 QUOTED_TITLE_RE = re.compile(r"[“\"]([^”\"]{8,})[”\"]")
 MIN_FORM_USES = 3
 MAX_RANGE = 50
@@ -95,9 +96,9 @@ def _is_numbered(lines: list[str]) -> bool:
 
 
 def _printed_count(lines: list[str], numbered: bool) -> int:
-    if numbered:
-        starts = [int(m.group(1) or m.group(2)) for line in lines if (m := NUMBERED_START_RE.match(line))]
-        return max(starts, default=0) - min(starts, default=1) + 1 if starts else 0
+    if numbered:  # the highest number printed at a line start right after its predecessor's
+        starts = {int(m.group(1) or m.group(2)) for line in lines if (m := NUMBERED_START_RE.match(line))}
+        return max((n for n in starts if n - 1 in starts or n == 1), default=0)
     return sum(1 for line in lines if AUTHOR_START_RE.match(line) and YEAR_RE.search(line))
 
 
@@ -149,10 +150,11 @@ def _join_lines(lines: list[str]) -> str:
 
 def _entry(text: str, number: int | None) -> ReferenceEntry:
     authors, rest = _split_authors(text)
-    year_match = PAREN_YEAR_RE.search(text) or COMMA_YEAR_RE.search(text) or YEAR_RE.search(rest)
+    year_match = PAREN_YEAR_RE.search(text) or COMMA_YEAR_RE.search(text)
     year_text = year_match.group(1) if year_match else ""
-    if year_match is not None and year_match.re is YEAR_RE:
-        year_text = year_match.group(0)
+    if not year_text:  # the first year after the title, else the last one (IEEE style ends with it)
+        years = [m.group(0) for m in YEAR_RE.finditer(rest)]
+        year_text = years[0] if years and not QUOTED_TITLE_RE.search(rest) else (years[-1] if years else "")
     year = int(year_text[:4]) if year_text else None
     doi = DOI_RE.search(text)
     pmid = PMID_RE.search(text)
@@ -175,7 +177,7 @@ def _split_authors(text: str) -> tuple[str, str]:
     et_al = ET_AL_RE.search(text)
     if et_al:
         ends.append(et_al.end() + 1 if text[et_al.end() : et_al.end() + 1] == "." else et_al.end())
-    for pattern in (PAREN_YEAR_RE, COMMA_YEAR_RE):
+    for pattern in (PAREN_YEAR_RE, COMMA_YEAR_RE, QUOTE_START_RE):
         match = pattern.search(text)
         if match:
             ends.append(match.start())
@@ -184,8 +186,8 @@ def _split_authors(text: str) -> tuple[str, str]:
         after = text[match.end() :].split(None, 1)[0] if text[match.end() :].strip() else ""
         if INITIALS_RE.match(before.strip(",")) and INITIALS_RE.match(after.rstrip(",.")):
             continue  # "Lee, E. Y., Hwang" or "M. H. Kim": initials go on
-        if re.match(r"^[A-Z]\.?,?$", after) or after.endswith(","):
-            continue
+        if re.match(r"^[A-Z]\.?,?$", after) or after.endswith(",") or after in {"and", "&"}:
+            continue  # "Smith, J. and Jones, K."
         ends.append(match.start() + 1)
         break
     end = min(ends) if ends else len(text)
