@@ -70,6 +70,8 @@ def _title(declared: str, on_page: str) -> str:
         and letters(on_page) != letters(declared)
     ):
         return on_page  # the declared title was cut short
+    if on_page and letters(on_page) in letters(declared) and len(on_page) * 3 < len(declared) * 2:
+        return on_page  # a declared "title" that describes the file around the real one
     if usable and (
         not on_page or letters(declared) in letters(on_page) or letters(on_page) in letters(declared)
     ):
