@@ -12,8 +12,8 @@ starts); citations linked vs found; caption passages; whether OCR read it.
 from __future__ import annotations
 
 import csv
-import itertools
 import io
+import itertools
 import re
 from collections import Counter
 from dataclasses import dataclass
