@@ -20,13 +20,15 @@ class Place(NamedTuple):
 
     section: tuple[str, ...]
     kind: str = "text"
+    caption: int = -1  # a caption's paragraph index: each caption is passages of its own
 
 
 def document_sentences(cleaned: CleanedText, cite: Citer = find_citations) -> list[tuple[Place, Sentence]]:
     """Every sentence of the document with its place, in reading order; ``cite`` gives a sentence's keys."""
     sentences = []
     for paragraph in cleaned.paragraphs:
-        place = Place(paragraph.section, paragraph.kind)
+        caption = paragraph.index if paragraph.kind == "caption" else -1
+        place = Place(paragraph.section, paragraph.kind, caption)
         for start, end in split_sentences(cleaned.text[paragraph.start : paragraph.end]):
             absolute_start, absolute_end = paragraph.start + start, paragraph.start + end
             text = cleaned.text[absolute_start:absolute_end]
@@ -46,7 +48,7 @@ def build_passages(
     """Passages of ``document``; none crosses a section boundary or mixes captions with running text; ids
     number them in reading order."""
     passages: list[Passage] = []
-    for (section, kind), group in groupby(sentences, key=lambda item: item[0]):
+    for (section, kind, _), group in groupby(sentences, key=lambda item: item[0]):
         section_sentences = [sentence for _, sentence in group]
         sizes = [count_tokens(sentence.text) for sentence in section_sentences]
         for first, last in windows(sizes, chunk_tokens, overlap_sentences):

@@ -17,7 +17,7 @@ from reviewqa.corpus.pdf_layout import LayoutPage, body_font_size, find_title
 DOI_RE = re.compile(r"\b10\.\d{4,9}/[^\s\"<>,;]+", re.IGNORECASE)
 XMP_DOI_RE = re.compile(r"<prism:doi>\s*([^<\s]+)\s*</prism:doi>|prism:doi=\"([^\"]+)\"", re.IGNORECASE)
 XMP_JOURNAL_RE = re.compile(r"<prism:publicationName>\s*([^<]+?)\s*</prism:publicationName>", re.IGNORECASE)
-YEAR_RE = re.compile(r"\b(19[5-9]\d|20\d\d)\b")
+YEAR_RE = re.compile(r"(?<!\d)(19[5-9]\d|20\d\d)(?!\d)")  # "©2020TheAuthors" too
 DATED_LINE_RE = re.compile(
     r"©|copyright|published|\(\d{4}\)\s*\d+|\b\d{4}\s*[,;]\s*(?:vol\.?\s*)?\d+\s*[(:]", re.I
 )

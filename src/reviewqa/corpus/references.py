@@ -33,7 +33,7 @@ AUTHOR_START_RE = re.compile(
     rf"^(?:(?:[A-Z]\.\s?)+\s*)?(?:(?:de|van|von|der|den|da|di|le|la)\s+)*[A-Z][^\s,.;:()]*[a-z{APOSTROPHE}'][^\s,;:()]*"
     r"(?:[ -][A-Z][a-z]+)?,?\s+(?:[A-Z]{1,3}\b|[A-Z]\.)"
 )
-INITIALS_RE = re.compile(r"^(?:[A-Z]{1,3}|[A-Z](?:\.?\s?-?[A-Z])*\.?)$")
+INITIALS_RE = re.compile(r"^(?:[A-Z]{1,3}|[A-Z]\.(?:\s?-?[A-Z]\.?)*)$")  # "JF", "J.", "K.V", "J.-L."
 ET_AL_RE = re.compile(r"\bet\s+al\b", re.IGNORECASE)
 PAREN_YEAR_RE = re.compile(r"\(((?:19|20)\d\d[a-z]?)\)")
 COMMA_YEAR_RE = re.compile(r",\s+((?:19|20)\d\d[a-z]?)\s")
@@ -186,8 +186,8 @@ def _split_authors(text: str) -> tuple[str, str]:
         after = text[match.end() :].split(None, 1)[0] if text[match.end() :].strip() else ""
         if INITIALS_RE.match(before.strip(",")) and INITIALS_RE.match(after.rstrip(",.")):
             continue  # "Lee, E. Y., Hwang" or "M. H. Kim": initials go on
-        if re.match(r"^[A-Z]\.?,?$", after) or after.endswith(",") or after in {"and", "&"}:
-            continue  # "Smith, J. and Jones, K."
+        if re.match(r"^[A-Z]\.?,?$", after) or after.endswith(",") or after in {"and", "&", "et"}:
+            continue  # "Smith, J. and Jones, K.", "Cho, H. Y. et al."
         ends.append(match.start() + 1)
         break
     end = min(ends) if ends else len(text)
