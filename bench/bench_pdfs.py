@@ -30,16 +30,16 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def timed_ingest(root: Path, files: list[Path]) -> tuple[Settings, float, float, int]:
+def timed_ingest(root: Path, files: list[Path]) -> tuple[Settings, float, float]:
     settings = Settings.load(corpus_dir=root / "corpus", index_dir=root / "index", eval_dir=root / "eval")
     settings.documents_dir.mkdir(parents=True)
     for path in files:
         shutil.copy(path, settings.documents_dir / path.name)
     wall, cpu, child = time.perf_counter(), time.process_time(), children_cpu()
-    result = ingest(settings)
+    ingest(settings)
     wall = time.perf_counter() - wall
     cpu = time.process_time() - cpu + children_cpu() - child  # OCR runs in child processes
-    return settings, wall, cpu, result.pages
+    return settings, wall, cpu
 
 
 def main() -> None:
@@ -53,23 +53,25 @@ def main() -> None:
     image_only = [p for p in pdfs if p not in with_text]
     print(f"load average before: {os.getloadavg()[0]:.2f}")
     with tempfile.TemporaryDirectory(prefix="bench-pdfs-") as tmp:
-        settings, wall, cpu, pages = timed_ingest(Path(tmp) / "text", with_text)
+        settings, wall, cpu = timed_ingest(Path(tmp) / "text", with_text)
         rows = pdf_rows(load_documents(settings), load_passages(settings), settings.documents_dir, manifest)
         print(format_rows(rows))
         total_pages = sum(row.pages for row in rows)
         print(
-            f"\n{len(with_text)} PDFs with a text layer, {total_pages} pages: {wall:.1f} s wall, {cpu:.1f} s CPU, "
+            f"\n{len(with_text)} PDFs with a text layer, {total_pages} pages: {wall:.1f} s wall, "
+            f"{cpu:.1f} s CPU, "
             f"{1000 * wall / total_pages:.0f} ms wall and {1000 * cpu / total_pages:.0f} ms CPU per page"
         )
         if image_only and not args.no_ocr:
-            settings, wall, cpu, _ = timed_ingest(Path(tmp) / "ocr", image_only)
+            settings, wall, cpu = timed_ingest(Path(tmp) / "ocr", image_only)
             rows = pdf_rows(
                 load_documents(settings), load_passages(settings), settings.documents_dir, manifest
             )
             print(format_rows(rows))
             ocr_pages = sum(row.pages for row in rows) or 1
             print(
-                f"image-only PDF through OCR, {ocr_pages} pages: {wall:.1f} s wall, {cpu:.1f} s CPU (with OCR), "
+                f"image-only PDF through OCR, {ocr_pages} pages: {wall:.1f} s wall, "
+                f"{cpu:.1f} s CPU (with OCR), "
                 f"{wall / ocr_pages:.1f} s wall per page"
             )
     print(f"load average after: {os.getloadavg()[0]:.2f} (cores: {os.cpu_count()})")
