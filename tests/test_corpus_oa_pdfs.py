@@ -156,3 +156,19 @@ def test_image_only_pdf_through_ocr_gives_the_original_title_and_doi(
     assert record["doi"] == manifest[IMAGE_ONLY]["doi"]
     text = " ".join(p.text for p in load_passages(settings))
     assert "heart failure" in text.lower()
+
+
+def test_cited_works_of_a_pdf_passage_carry_titles_and_dois(
+    oa_project: Settings, records: dict[str, dict]
+) -> None:
+    from reviewqa.index.search import _bibliography
+
+    passages = load_passages(oa_project)
+    bibliography = _bibliography(oa_project, passages, list(records.values()))
+    jiang = [p for p in passages if p.document == records[REVIEWS[1]]["doc_id"] and p.cited_works]
+    works = [bibliography[key] for p in jiang for key in p.cited_works]
+    assert works and sum(1 for w in works if w.title and w.year) >= 0.95 * len(works)
+    vedovato = records["standalone_Vedovato2024_Diabetologia_KCNJ11-LoF-diabetes.pdf"]
+    with_doi = [e for e in vedovato["references"] if e["doi"]]
+    assert len(with_doi) >= 0.9 * len(vedovato["references"])  # Springer prints a DOI for most entries
+    assert bibliography[with_doi[0]["key"]].doi == with_doi[0]["doi"]

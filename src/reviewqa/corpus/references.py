@@ -27,6 +27,7 @@ from reviewqa.corpus.citations import APOSTROPHE, find_citations
 
 YEAR_RE = re.compile(r"\b((?:19|20)\d\d)([a-z])?\b")
 DOI_RE = re.compile(r"\b10\.\d{4,9}/[^\s\"<>]+", re.IGNORECASE)
+DOI_URL_END_RE = re.compile(r"(?:https?:\s*//\s*)?(?:dx\.\s*)?doi\.\s*org\s*/\s*10\.[^\n]*$", re.IGNORECASE)
 PMID_RE = re.compile(r"\bPMID:?\s*(\d{5,9})\b", re.IGNORECASE)
 NUMBERED_START_RE = re.compile(r"^\s*(?:\[(\d{1,4})\]\s*|(\d{1,4})[.)]?\s+)(?=\S)")
 AUTHOR_START_RE = re.compile(
@@ -156,7 +157,7 @@ def _entry(text: str, number: int | None) -> ReferenceEntry:
         years = [m.group(0) for m in YEAR_RE.finditer(rest)]
         year_text = years[0] if years and not QUOTED_TITLE_RE.search(rest) else (years[-1] if years else "")
     year = int(year_text[:4]) if year_text else None
-    doi = DOI_RE.search(text)
+    doi = DOI_RE.search(_doi_url_rejoined(text))
     pmid = PMID_RE.search(text)
     entry = ReferenceEntry(
         key=_key(authors, year_text),
@@ -169,6 +170,13 @@ def _entry(text: str, number: int | None) -> ReferenceEntry:
         pmid=pmid.group(1) if pmid else "",
     )
     return entry
+
+
+def _doi_url_rejoined(text: str) -> str:
+    """Springer's DOI links extract with spaces ("https:// doi. org/ 10. 2337/ diabe tes. 54.9. 2503"): a
+    doi.org link ending the entry is read without its spaces."""
+    match = DOI_URL_END_RE.search(text)
+    return text[: match.start()] + re.sub(r"\s+", "", match.group(0)) if match else text
 
 
 def _split_authors(text: str) -> tuple[str, str]:
