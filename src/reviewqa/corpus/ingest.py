@@ -22,9 +22,12 @@ from typing import Any
 from tqdm import tqdm
 
 from reviewqa.corpus.chunking import build_passages, document_sentences
-from reviewqa.corpus.cleaning import CleanedText, clean_pages
+from reviewqa.corpus.cleaning import CleanedText, clean_layout, clean_pages, clean_parts
+from reviewqa.corpus.frontmatter import read_front_matter
 from reviewqa.corpus.metadata import DocumentMeta, document_meta, documents_toml_path, load_document_table
+from reviewqa.corpus.publisher_pdf import prepare_pdf
 from reviewqa.corpus.readers import READERS, RawDocument, Reader, UnreadableDocumentError, read_document
+from reviewqa.corpus.references import CitationLinker, ReferenceList, parse_reference_lists
 from reviewqa.errors import CorpusError
 from reviewqa.fileio import atomic_write_text
 from reviewqa.models import Document, Passage
@@ -33,7 +36,9 @@ from reviewqa.settings import Settings, SettingsError
 logger = logging.getLogger(__name__)
 
 # Bump when cleaning, splitting, citation or chunking rules change, so built indexes count as stale.
-CORPUS_FORMAT_VERSION = "3"  # 3: passages carry their work's key; citation rules changed
+CORPUS_FORMAT_VERSION = (
+    "4"  # 4: front matter of plain-text articles read as metadata; doi, journal, licence, url
+)
 PASSAGES_FILE = "passages.jsonl"
 DOCUMENTS_FILE = "documents.json"
 CITED_WORKS_FILE = "cited_works.json"
@@ -73,6 +78,9 @@ class _Ingested:
     cleaned: CleanedText
     passages: list[Passage]
     sentences: int
+    references: ReferenceList = field(default_factory=ReferenceList)
+    linker: CitationLinker | None = None
+    reading: dict[str, Any] = field(default_factory=dict)  # how the document was read, for the report
 
 
 def ingest(
@@ -181,21 +189,46 @@ def _ingest_document(
 ) -> _Ingested | None:
     if raw.is_empty:
         return None
-    cleaned = clean_pages(raw.pages, paged=raw.paged, outline=meta.outline or None)
+    outline = meta.outline or None
+    front = None if raw.paged else read_front_matter(raw.pages[0])
+    reading: dict[str, Any] = {}
+    if front is not None:
+        cleaned = clean_parts(front.parts, outline=outline)
+        found = {**front.fields, "year": str(front.year or ""), "doi": front.doi}
+    elif raw.layout is not None:
+        prepared = prepare_pdf(raw.layout, raw.metadata)
+        cleaned = clean_layout(prepared.pages, outline=outline)
+        found = prepared.metadata
+        reading = {
+            "line_numbers_removed": prepared.line_numbers_removed,
+            "ocr": bool(raw.metadata.get("ocr")),
+        }
+    else:
+        cleaned = clean_pages(raw.pages, paged=raw.paged, outline=outline)
+        found = raw.metadata
     if not cleaned.paragraphs:
         return None
+    year = found.get("year", "")
     document = Document(
         doc_id=document_id(relative),
         path=relative,
         text=cleaned.text,
-        title=meta.title or raw.metadata.get("title", "") or PurePosixPath(relative).stem,
-        authors=meta.authors or raw.metadata.get("authors", ""),
-        year=meta.year,
+        title=meta.title or found.get("title", "") or PurePosixPath(relative).stem,
+        authors=meta.authors or found.get("authors", ""),
+        year=meta.year or (int(year) if year.isdigit() else None),
         kind=meta.kind,
         key=meta.key,
         pages=cleaned.pages,
+        doi=found.get("doi", ""),
+        journal=found.get("journal", ""),
+        licence=found.get("licence", ""),
+        url=found.get("url", ""),
     )
-    sentences = document_sentences(cleaned)
+    references = parse_reference_lists(cleaned.reference_lists)
+    linker = CitationLinker.for_document(
+        references, [cleaned.text[p.start : p.end] for p in cleaned.paragraphs]
+    )
+    sentences = document_sentences(cleaned, linker.cite)
     passages = build_passages(
         document, sentences, count_tokens, settings.chunk_tokens, settings.chunk_overlap_sentences
     )
@@ -203,7 +236,7 @@ def _ingest_document(
         "%s: %d sections, %d paragraphs, %d sentences, %d passages",
         relative, len(cleaned.sections), len(cleaned.paragraphs), len(sentences), len(passages),
     )  # fmt: skip
-    return _Ingested(document, cleaned, passages, len(sentences))
+    return _Ingested(document, cleaned, passages, len(sentences), references, linker, reading)
 
 
 @functools.lru_cache(maxsize=4)
@@ -241,11 +274,23 @@ def _document_record(item: _Ingested) -> dict[str, Any]:
         "year": document.year,
         "kind": document.kind,
         "key": document.key,
+        "doi": document.doi,
+        "journal": document.journal,
+        "licence": document.licence,
+        "url": document.url,
         "pages": len(document.pages),
         "passages": len(item.passages),
         "sentences": item.sentences,
         "sections": [list(path) for path in item.cleaned.sections],
         "characters": len(document.text),
+        "references": [entry.to_dict() for entry in item.references.entries],
+        "references_printed": item.references.printed,
+        "citations": {
+            "found": item.linker.found if item.linker else 0,
+            "linked": item.linker.linked if item.linker else 0,
+            "unresolved": sorted(set(item.linker.unresolved)) if item.linker else [],
+        },
+        "reading": item.reading,
     }
 
 

@@ -280,7 +280,7 @@ def open_index(directory: Path, settings: Settings, manifest: dict[str, Any] | N
         manifest=manifest,
         passages=passages,
         documents={d["doc_id"]: d for d in documents if isinstance(d, dict) and "doc_id" in d},
-        bibliography=_bibliography(settings, passages),
+        bibliography=_bibliography(settings, passages, documents),
         abbreviations=abbreviations,
         dense=dense,
         bm25=bm25,
@@ -301,11 +301,14 @@ def _check_consistent(
         )
 
 
-def _bibliography(settings: Settings, passages: list[Passage]) -> dict[str, CitedWork]:
-    """The bibliography file, plus a bare entry for every cited key it lacks."""
-    from reviewqa.refs.bibliography import load_bibliography
+def _bibliography(
+    settings: Settings, passages: list[Passage], documents: list[dict[str, Any]] | None = None
+) -> dict[str, CitedWork]:
+    """The bibliography file, over the reference lists parsed from the documents, plus a bare entry for
+    every cited key neither has."""
+    from reviewqa.refs.bibliography import load_bibliography, parsed_references
 
-    works = load_bibliography(settings.references_path)
+    works = {**parsed_references(documents or []), **load_bibliography(settings.references_path)}
     for passage in passages:
         for key in passage.cited_works:
             works.setdefault(key, CitedWork(key=key))

@@ -55,7 +55,8 @@ def seed_command(settings: Settings, seed_path: Path | None, keep_unverified: bo
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_obj
 def check_command(settings: Settings, ingest_first: bool, as_json: bool) -> None:
-    """Report cited keys missing from references.tsv and rows never cited (exit 1 if any)."""
+    """Report cited keys missing from references.tsv (and from the parsed reference lists), rows never
+    cited, and per document the citations its own reference list does not resolve (exit 1 if any)."""
     from reviewqa.refs.check import check_bibliography
 
     report = check_bibliography(settings, ingest_first=ingest_first)
@@ -65,6 +66,8 @@ def check_command(settings: Settings, ingest_first: bool, as_json: bool) -> None
         click.echo(f"{len(report.cited)} works cited in the corpus")
         _echo_list("cited but missing from references.tsv", report.missing_from_bibliography)
         _echo_list("in references.tsv but never cited", report.never_cited)
+        for document, citations in sorted(report.unresolved_by_document.items()):
+            _echo_list(f"{document}: citations its reference list does not resolve", citations)
         if report.ok:
             click.echo("the bibliography and the citations agree")
     if not report.ok:
