@@ -4,12 +4,21 @@ or a missing folder; modes that respect the umask; one-line messages for failed 
 from __future__ import annotations
 
 import errno
+import logging
 import os
+import shutil
 import tempfile
+import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 from reviewqa.errors import StorageError
+
+log = logging.getLogger(__name__)
+
+STAGING_PREFIX = ".building-"  # a version folder being written
+REMOVING_PREFIX = ".removing-"  # a version folder being deleted
 
 # What an operator reads for the errno values a write of the index or the corpus artefacts meets.
 OS_ERROR_CAUSES = {
@@ -91,6 +100,55 @@ def replace_symlink(link: Path, target: str) -> None:
         temporary.unlink(missing_ok=True)
         raise
     fsync_dir(link.parent)
+
+
+def new_version_name(folder: Path) -> str:
+    """A name for the next version folder in ``folder`` that sorts after every earlier one: the UTC time to
+    the microsecond (or, should the clock have gone back, the newest name with a suffix)."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    newest = max((p.name for p in folder.iterdir() if not p.name.startswith(".")), default="")
+    return stamp if stamp > newest else f"{newest}-{time.monotonic_ns()}"
+
+
+def swap_in_version(staging: Path, link: Path) -> str | None:
+    """Publish a complete version folder: rename ``STAGING_PREFIX<name>`` to ``<name>``, then point ``link``
+    at it with one rename of a new symlink (relative, so the tree can be moved). Returns the name of the
+    version ``link`` named before, which the caller keeps until the next one succeeds."""
+    final = staging.with_name(staging.name.removeprefix(STAGING_PREFIX))
+    os.rename(staging, final)
+    fsync_dir(final.parent)
+    previous = link.resolve().name if link.is_dir() else None
+    if link.is_dir() and not link.is_symlink():
+        # A copy of the tree that followed the links (cp -L, shutil.copytree): a folder, not a version.
+        copied = link.with_name(f"{REMOVING_PREFIX}{link.name}-{uuid.uuid4().hex}")
+        os.rename(link, copied)
+        replace_symlink(link, os.path.relpath(final, link.parent))
+        shutil.rmtree(copied, ignore_errors=True)
+        return None
+    replace_symlink(link, os.path.relpath(final, link.parent))
+    return previous
+
+
+def prune_versions(folder: Path, keep: set[str | None]) -> None:
+    """Remove version folders other than ``keep``: each is renamed to a hidden name first, so a crash halfway
+    through never leaves a half-deleted folder that looks like a complete version."""
+    for version in sorted(folder.iterdir()):
+        hidden_or_kept = version.name.startswith(".") or version.name in keep
+        if hidden_or_kept or version.is_symlink() or not version.is_dir():
+            continue
+        hidden = version.with_name(f"{REMOVING_PREFIX}{version.name}")
+        try:
+            os.rename(version, hidden)
+        except OSError as exc:
+            log.warning("cannot remove the old version %s: %s", version, exc)
+            continue
+        shutil.rmtree(hidden, ignore_errors=True)
+
+
+def remove_unfinished_versions(folder: Path) -> None:
+    """Delete what interrupted runs left in ``folder``: versions being written or removed."""
+    for leftover in [*folder.glob(f"{STAGING_PREFIX}*"), *folder.glob(f"{REMOVING_PREFIX}*")]:
+        shutil.rmtree(leftover, ignore_errors=True)
 
 
 def storage_error(exc: OSError, path: Path, what: str) -> StorageError:

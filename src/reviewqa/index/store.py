@@ -29,7 +29,17 @@ import numpy as np
 
 from reviewqa import __version__
 from reviewqa.errors import CorpusError, IndexNotReadyError
-from reviewqa.fileio import fsync_dir, fsync_tree, no_space_left, replace_symlink, storage_error
+from reviewqa.fileio import (
+    STAGING_PREFIX,
+    fsync_tree,
+    new_version_name,
+    no_space_left,
+    prune_versions,
+    remove_unfinished_versions,
+    replace_symlink,
+    storage_error,
+    swap_in_version,
+)
 from reviewqa.index.abbreviations import mine_abbreviations
 from reviewqa.index.dense import DenseParams, build_dense_index, index_kind, save_dense
 from reviewqa.index.embed import Encoder, model_name
@@ -46,8 +56,6 @@ log = logging.getLogger(__name__)
 FORMAT_VERSION = 1
 CURRENT = "current"
 BUILDS = "builds"
-BUILDING_PREFIX = ".building-"
-REMOVING_PREFIX = ".removing-"
 UNCHANGED = "the previous index is unchanged"
 MANIFEST = "manifest.json"
 PASSAGES = "passages.jsonl"
@@ -195,7 +203,7 @@ def build_from_passages(
     try:
         builds_dir(settings).mkdir(parents=True, exist_ok=True)
         _remove_leftovers(settings.index_dir)
-        staging = builds_dir(settings) / f"{BUILDING_PREFIX}{_new_build_id(builds_dir(settings))}"
+        staging = builds_dir(settings) / f"{STAGING_PREFIX}{new_version_name(builds_dir(settings))}"
         staging.mkdir()
     except OSError as exc:
         raise storage_error(exc, builds_dir(settings), UNCHANGED) from exc
@@ -334,42 +342,12 @@ def _document_texts(passages: list[Passage]) -> list[str]:
     return [" ".join(sentences) for sentences in by_document.values()]
 
 
-def _new_build_id(builds: Path) -> str:
-    """A folder name that sorts after every earlier build: the UTC time to the microsecond."""
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    taken = {p.name.removeprefix(BUILDING_PREFIX) for p in builds.iterdir()}
-    newest = max((name for name in taken if not name.startswith(".")), default="")
-    if stamp <= newest:  # the clock went back: still sort after the newest
-        stamp = f"{newest}-{time.monotonic_ns()}"
-    return stamp
-
-
 def _swap_in(staging: Path, index_dir: Path) -> None:
-    """Publish a complete build: rename it to its final name, then point ``current`` at it with one rename
-    of a new symlink. The build ``current`` named before stays (readers fall back to it until this one is
-    in, and a service keeps serving it while it loads this one); older builds are removed."""
-    final = staging.with_name(staging.name.removeprefix(BUILDING_PREFIX))
-    os.rename(staging, final)
-    fsync_dir(final.parent)
-    link = index_dir / CURRENT
-    previous = link.resolve().name if link.is_dir() else None
-    replace_symlink(link, f"{BUILDS}/{final.name}")
-    _prune_builds(index_dir / BUILDS, keep={final.name, previous})
-
-
-def _prune_builds(builds: Path, keep: set[str | None]) -> None:
-    """Remove builds other than ``keep``: each is renamed to a hidden name first, so a crash halfway through
-    never leaves a half-deleted folder that looks like a complete build."""
-    for folder in sorted(builds.iterdir()):
-        if folder.name.startswith(".") or folder.name in keep or not folder.is_dir():
-            continue
-        hidden = folder.with_name(f"{REMOVING_PREFIX}{folder.name}")
-        try:
-            os.rename(folder, hidden)
-        except OSError as exc:
-            log.warning("cannot remove the old build %s: %s", folder, exc)
-            continue
-        shutil.rmtree(hidden, ignore_errors=True)
+    """Make the complete build in ``staging`` current. The build ``current`` named before stays (readers
+    fall back to it, and a service keeps serving it while it loads the new one); older builds go."""
+    final_name = staging.name.removeprefix(STAGING_PREFIX)
+    previous = swap_in_version(staging, index_dir / CURRENT)
+    prune_versions(index_dir / BUILDS, keep={final_name, previous})
 
 
 def _remove_leftovers(index_dir: Path) -> None:
@@ -391,14 +369,8 @@ def _remove_leftovers(index_dir: Path) -> None:
         newest = newest_build(index_dir)
         if newest is not None:
             replace_symlink(link, f"{BUILDS}/{newest.name}")
-    leftovers = [
-        *builds.glob(f"{BUILDING_PREFIX}*"),
-        *builds.glob(f"{REMOVING_PREFIX}*"),
-        *index_dir.glob(".building-*"),
-        *retired,
-        *index_dir.glob(f".{CURRENT}.*.tmp"),
-    ]
-    for leftover in leftovers:
+    remove_unfinished_versions(builds)
+    for leftover in [*index_dir.glob(".building-*"), *retired, *index_dir.glob(f".{CURRENT}.*.tmp")]:
         if leftover.is_dir() and not leftover.is_symlink():
             shutil.rmtree(leftover, ignore_errors=True)
         else:
