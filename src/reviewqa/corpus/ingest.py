@@ -32,6 +32,7 @@ from tqdm import tqdm
 
 from reviewqa.corpus.chunking import build_passages, document_sentences
 from reviewqa.corpus.cleaning import CleanedText, clean_pages
+from reviewqa.corpus.hygiene import name_reason, outside_reason
 from reviewqa.corpus.metadata import DocumentMeta, document_meta, documents_toml_path, load_document_table
 from reviewqa.corpus.readers import READERS, RawDocument, Reader, UnreadableDocumentError, read_document
 from reviewqa.errors import CorpusError
@@ -105,7 +106,8 @@ def ingest(
     with a warning. Raises ``CorpusError`` when there is nothing to ingest."""
     readers = READERS if readers is None else readers
     documents_dir = settings.documents_dir
-    files = discover_documents(documents_dir, readers)
+    files, refused = scan_documents(documents_dir, readers)
+    skipped = [_skip(item.path, item.reason) for item in refused]
     if not files:
         raise CorpusError(f"no documents to ingest in {documents_dir} (expected .txt or .pdf files)")
     fingerprint = corpus_fingerprint(settings, readers=readers)
@@ -115,7 +117,6 @@ def ingest(
     count_tokens = token_counter(settings.encoding)
 
     ingested: list[_Ingested] = []
-    skipped: list[SkippedDocument] = []
     seen_ids: dict[str, str] = {}
     show_progress = progress and len(files) >= PROGRESS_MIN_DOCUMENTS
     for path in tqdm(files, desc="ingest", unit="doc", disable=not show_progress):
@@ -172,17 +173,46 @@ class _PageProgress:
 
 
 def discover_documents(documents_dir: Path, readers: Mapping[str, Reader] | None = None) -> list[Path]:
-    """Readable files under ``documents_dir`` (subfolders too), hidden ones left out, in a stable order."""
+    """Readable files under ``documents_dir`` (subfolders too), hidden ones left out, in a stable order;
+    without the files ``scan_documents`` refuses."""
+    return scan_documents(documents_dir, readers)[0]
+
+
+def scan_documents(
+    documents_dir: Path, readers: Mapping[str, Reader] | None = None
+) -> tuple[list[Path], list[SkippedDocument]]:
+    """The files to ingest and those refused, with the reason: symlinks that resolve outside
+    ``documents_dir`` (a link to /etc/passwd must not become searchable) and names with control characters
+    (a newline in a name gives passage ids the API cannot serve). Nothing is logged here: health probes
+    scan the folder too; ``ingest`` warns about each refused file."""
     readers = READERS if readers is None else readers
     if not documents_dir.is_dir():
         raise CorpusError(f"the documents folder {documents_dir} does not exist")
-    return sorted(
-        path
-        for path in documents_dir.rglob("*")
-        if path.is_file()
-        and path.suffix.lower() in readers
-        and not any(part.startswith(".") for part in path.relative_to(documents_dir).parts)
-    )
+    files: list[Path] = []
+    refused: list[SkippedDocument] = []
+    for path in sorted(documents_dir.rglob("*")):
+        relative = path.relative_to(documents_dir).as_posix()
+        if any(part.startswith(".") for part in path.relative_to(documents_dir).parts):
+            continue
+        is_document = path.is_file() and path.suffix.lower() in readers
+        if path.is_symlink() and (is_document or path.is_dir()):
+            reason = outside_reason(path, documents_dir)
+            if reason:
+                refused.append(SkippedDocument(_printable(relative), reason))
+                continue
+        if not is_document:
+            continue
+        reason = name_reason(relative)
+        if reason:
+            refused.append(SkippedDocument(_printable(relative), reason))
+            continue
+        files.append(path)
+    return files, refused
+
+
+def _printable(relative: str) -> str:
+    """A file name fit for a log line or a report: control characters and undecodable bytes escaped."""
+    return relative.encode("utf-8", "backslashreplace").decode("ascii", "backslashreplace")
 
 
 def document_id(relative_path: str) -> str:
