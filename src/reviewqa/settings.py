@@ -86,6 +86,12 @@ class Settings:
     max_request_bytes: int = 64 * 1024
     # Answers are deterministic for a loaded index, so repeated questions are served from memory (0: off).
     answer_cache_size: int = 1024
+    # How often (at most) a worker checks whether index/current names a new build, which it then loads in
+    # the background and swaps in between requests (docs/operations.md).
+    reload_check_s: float = 2.0
+    # A connection must deliver its whole request (headers and body) within this many seconds of its first
+    # byte (of being accepted, for a new one), or it is closed; until then it holds no answering thread.
+    request_read_timeout_s: float = 10.0
 
     # Cited sources
     fetch_base_url: str = "https://www.ebi.ac.uk/europepmc/webservices/rest"
@@ -151,6 +157,8 @@ RANGES: tuple[tuple[str, float, float | None], ...] = (
     *((name, 0, 1) for name in ("dense_weight", "abstain_threshold", "mmr_lambda", "support_min_score")),
     ("port", 0, 65535),
     ("fetch_timeout_s", 0.001, None),
+    ("reload_check_s", 0, None),
+    ("request_read_timeout_s", 0.1, None),
 )  # fmt: skip
 
 
