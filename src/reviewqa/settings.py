@@ -98,7 +98,9 @@ class Settings:
     fetch_delay_s: float = 0.34
     fetch_retries: int = 4
     fetch_backoff_s: float = 1.0  # first retry wait; doubles on each further retry
-    fetch_timeout_s: float = 30.0
+    fetch_timeout_s: float = 30.0  # one request, start to end of its reply (not per read)
+    fetch_max_bytes: int = 20 * 1024 * 1024  # a larger reply is refused (Europe PMC full texts: ~0.1-2 MB)
+    fetch_run_timeout_s: float = 1800.0  # the whole `refs fetch` run; later rows are left for the next run
 
     def __post_init__(self) -> None:
         # Checked once here, so a bad value is a clear SettingsError at start-up, not a failure mid-request.
@@ -148,7 +150,7 @@ RANGES: tuple[tuple[str, float, float | None], ...] = (
     *((name, 1, None) for name in (
         "chunk_tokens", "embed_batch_size", "approx_threshold", "hnsw_m", "hnsw_ef_construction",
         "hnsw_ef_search", "rrf_k", "fusion_depth", "query_batch_max", "top_k", "candidate_k",
-        "max_answer_sentences", "max_question_tokens", "workers", "max_request_bytes",
+        "max_answer_sentences", "max_question_tokens", "workers", "max_request_bytes", "fetch_max_bytes",
     )),
     *((name, 0, None) for name in (
         "chunk_overlap_sentences", "query_threads", "query_cache_size", "answer_cache_size",
@@ -157,6 +159,7 @@ RANGES: tuple[tuple[str, float, float | None], ...] = (
     *((name, 0, 1) for name in ("dense_weight", "abstain_threshold", "mmr_lambda", "support_min_score")),
     ("port", 0, 65535),
     ("fetch_timeout_s", 0.001, None),
+    ("fetch_run_timeout_s", 0.001, None),
     ("reload_check_s", 0, None),
     ("request_read_timeout_s", 0.1, None),
 )  # fmt: skip
