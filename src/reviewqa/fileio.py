@@ -146,9 +146,19 @@ def prune_versions(folder: Path, keep: set[str | None]) -> None:
 
 
 def remove_unfinished_versions(folder: Path) -> None:
-    """Delete what interrupted runs left in ``folder``: versions being written or removed."""
+    """Delete what interrupted runs left in ``folder``: versions being written or removed, and links made
+    under a temporary name that a crash kept from being renamed into place."""
     for leftover in [*folder.glob(f"{STAGING_PREFIX}*"), *folder.glob(f"{REMOVING_PREFIX}*")]:
         shutil.rmtree(leftover, ignore_errors=True)
+    remove_temporary_links(folder)
+
+
+def remove_temporary_links(folder: Path) -> None:
+    """Delete the links ``replace_symlink`` left under a temporary name in ``folder`` (a crash between
+    making one and renaming it)."""
+    for leftover in folder.glob(".*.tmp"):
+        if leftover.is_symlink():
+            leftover.unlink()
 
 
 def storage_error(exc: OSError, path: Path, what: str) -> StorageError:

@@ -41,6 +41,7 @@ from reviewqa.fileio import (
     fsync_tree,
     new_version_name,
     prune_versions,
+    remove_temporary_links,
     remove_unfinished_versions,
     replace_symlink,
     storage_error,
@@ -312,6 +313,7 @@ def _write_outputs(
         with _ingest_lock(settings.index_dir):
             versions.mkdir(parents=True, exist_ok=True)
             remove_unfinished_versions(versions)
+            remove_temporary_links(settings.index_dir)
             staging = versions / f"{STAGING_PREFIX}{new_version_name(versions)}"
             staging.mkdir()
             result = _write_artifacts(staging, ingested, skipped, fingerprint)

@@ -35,6 +35,7 @@ from reviewqa.fileio import (
     new_version_name,
     no_space_left,
     prune_versions,
+    remove_temporary_links,
     remove_unfinished_versions,
     replace_symlink,
     storage_error,
@@ -370,7 +371,8 @@ def _remove_leftovers(index_dir: Path) -> None:
         if newest is not None:
             replace_symlink(link, f"{BUILDS}/{newest.name}")
     remove_unfinished_versions(builds)
-    for leftover in [*index_dir.glob(".building-*"), *retired, *index_dir.glob(f".{CURRENT}.*.tmp")]:
+    remove_temporary_links(index_dir)
+    for leftover in [*index_dir.glob(".building-*"), *retired]:
         if leftover.is_dir() and not leftover.is_symlink():
             shutil.rmtree(leftover, ignore_errors=True)
         else:
