@@ -9,6 +9,8 @@ from __future__ import annotations
 import unicodedata
 from pathlib import Path
 
+from reviewqa.logsafe import BIDI_CONTROLS
+
 # Bytes looked at to decide whether a file is text: enough for a stable share, cheap for large files.
 BINARY_PROBE_BYTES = 64 * 1024
 # Above this share of control or undecodable characters a file is binary. Random bytes give about 13%
@@ -17,9 +19,8 @@ BINARY_PROBE_BYTES = 64 * 1024
 BINARY_SHARE = 0.05
 # Whitespace controls that plain text uses.
 TEXT_CONTROLS = frozenset("\t\n\r\f\v")
-# Characters that reorder or break a line when a name is printed (bidirectional overrides and isolates,
-# the Unicode line and paragraph separators), besides the C0/C1 controls.
-DECEPTIVE = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u2028\u2029")
+# Characters that reorder or break a line when a name is printed, besides the C0/C1 controls.
+DECEPTIVE = BIDI_CONTROLS | {"\u2028", "\u2029"}
 
 
 def outside_reason(path: Path, documents_dir: Path) -> str:

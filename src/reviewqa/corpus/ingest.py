@@ -47,6 +47,7 @@ from reviewqa.fileio import (
     storage_error,
     swap_in_version,
 )
+from reviewqa.logsafe import log_safe
 from reviewqa.models import Document, Passage
 from reviewqa.settings import Settings, SettingsError
 
@@ -199,21 +200,16 @@ def scan_documents(
         if path.is_symlink() and (is_document or path.is_dir()):
             reason = outside_reason(path, documents_dir)
             if reason:
-                refused.append(SkippedDocument(_printable(relative), reason))
+                refused.append(SkippedDocument(log_safe(relative), reason))
                 continue
         if not is_document:
             continue
         reason = name_reason(relative)
         if reason:
-            refused.append(SkippedDocument(_printable(relative), reason))
+            refused.append(SkippedDocument(log_safe(relative), reason))
             continue
         files.append(path)
     return files, refused
-
-
-def _printable(relative: str) -> str:
-    """A file name fit for a log line or a report: control characters and undecodable bytes escaped."""
-    return relative.encode("utf-8", "backslashreplace").decode("ascii", "backslashreplace")
 
 
 def document_id(relative_path: str) -> str:

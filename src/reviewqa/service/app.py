@@ -11,8 +11,9 @@ from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
 from reviewqa.errors import IndexNotReadyError, QuestionError, ReviewqaError
+from reviewqa.logsafe import log_safe
 from reviewqa.service.api import api
-from reviewqa.service.errors import HTTP_ERROR_CODES, ApiError, error_response, log_safe
+from reviewqa.service.errors import HTTP_ERROR_CODES, ApiError, error_response
 from reviewqa.service.pages import pages
 from reviewqa.service.state import AnswerCache, IndexHolder, ServiceState
 from reviewqa.settings import Settings

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 
 from flask import Response, jsonify
@@ -36,19 +35,3 @@ HTTP_ERROR_CODES: dict[int, str] = {
     500: "internal_error",
     503: "unavailable",
 }
-
-
-def log_safe(text: str) -> str:
-    """``text`` for one log line: every character that could end the line or fake another (CR, LF, the
-    other controls, U+0085, U+2028, U+2029) escaped as \\xNN or \\uNNNN, and backslashes doubled so an
-    escape cannot be forged either."""
-    return "".join(_escape(character) for character in text)
-
-
-def _escape(character: str) -> str:
-    if character == "\\":
-        return "\\\\"
-    if unicodedata.category(character) in ("Cc", "Zl", "Zp"):
-        code = ord(character)
-        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-    return character

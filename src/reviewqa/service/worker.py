@@ -30,7 +30,7 @@ from gunicorn.http import errors as http_errors
 from gunicorn.http2 import negotiation
 from gunicorn.workers.gthread import ThreadWorker
 
-from reviewqa.service.errors import log_safe
+from reviewqa.logsafe import log_safe
 
 DEFAULT_READ_TIMEOUT_S = 10.0
 # Request line and headers together; gunicorn's own limits (limit_request_line, limit_request_fields,
