@@ -316,3 +316,17 @@ def test_sighup_makes_the_master_load_the_new_build(project: Settings, tmp_path:
     finally:
         replace_symlink(project.index_dir / "current", f"builds/{old.name}")
         shutil.rmtree(new)
+
+
+def test_a_service_started_without_an_index_serves_it_once_built(tmp_path: Path) -> None:
+    from reviewqa.service import create_app
+
+    settings = small_project(tmp_path / "late", reload_check_s=0)
+    client = create_app(settings).test_client()
+    assert client.get("/api/v1/health").status_code == 503
+    build_index(settings)
+    holder = client.application.extensions["reviewqa"].index
+    holder.refresh()  # what the next request does: notice the build, load it in the background
+    holder.wait_for_loader(120)
+    body = client.get("/api/v1/health").get_json()
+    assert body["ready"] and body["build"]["id"] == store.current_build(settings).name

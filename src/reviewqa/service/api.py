@@ -104,7 +104,7 @@ def health_report(state: ServiceState) -> dict[str, Any]:
             "status": "not_ready",
             "ready": False,
             "reason": pending or disk.reason,
-            "state": "loading" if disk.ready and "being loaded" in pending else _unloaded_state(disk),
+            "state": "loading" if holder.loading else _unloaded_state(disk),
             "build": None,
             "warnings": [],
             "manifest": public_manifest(disk.manifest),

@@ -78,10 +78,15 @@ class IndexHolder:
     def current(self) -> LoadedBuild | None:
         return self._loaded
 
+    @property
+    def loading(self) -> bool:
+        loader = self._loader
+        return loader is not None and loader.is_alive()
+
     def pending(self) -> str:
         """What is happening to a build other than the one in service: being loaded, or failed to load."""
-        loader, failed = self._loader, self._failed
-        if loader is not None and loader.is_alive():
+        failed = self._failed
+        if self.loading:
             return "a new build of the index is being loaded"
         if failed is not None:
             return f"build {failed[0].name} could not be loaded: {failed[1]}"
@@ -99,7 +104,7 @@ class IndexHolder:
             if time.monotonic() - self._last_check < self._settings.reload_check_s:
                 return
             self._last_check = time.monotonic()
-            if self._loader is not None and self._loader.is_alive():
+            if self.loading:
                 return
             directory = self._build_on_disk()
             if directory is None or self._serves(directory):
