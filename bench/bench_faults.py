@@ -5,7 +5,8 @@ project, then, from one run, prints:
 
 1. normal requests (ask, search and health in turn, from a few client threads) with no slow connection;
 2. the same while 50 slow connections are held open (half send their headers one byte a second, half
-   announce a 100-byte body and send 2 bytes), each reopened as soon as the server closes it;
+   announce a 100-byte body and send 2 bytes), each reopened as soon as the server closes it; then 1
+   again, so that the baseline brackets the slow phase;
 3. a rebuild under load: the corpus gains a paragraph and `reviewqa index` runs while the same load goes
    on, until every worker serves the new build; errors and health status codes are counted.
 
@@ -303,12 +304,15 @@ def main() -> int:
             port = int(base.rsplit(":", 1)[1])
             never = threading.Event()
             # Warm-up: each question once per worker (answers and query vectors are cached per worker).
-            warm_up = len(questions) * 3 * args.workers
+            warm_up = len(questions) * 3 * args.workers * 2
             run_load(base, questions, args.threads, never, args.warm_up_timeout, warm_up)
-            quiet = run_load(base, questions, args.threads, never, args.duration)
+            # No slow connection before and after the slow phase: the machine's other load drifts, and the
+            # two together are the baseline.
+            before = run_load(base, questions, args.threads, never, args.duration)
             with SlowClients(port, args.slow) as slow:
                 time.sleep(2)  # let them connect and start dripping
                 loaded = run_load(base, questions, args.threads, never, args.duration)
+            after = run_load(base, questions, args.threads, never, args.duration)
             rebuild = None if args.skip_rebuild else rebuild_under_load(base, env, questions, args.threads)
 
     load_after = os.getloadavg()
@@ -318,11 +322,16 @@ def main() -> int:
         f"{load_before[0]:.2f}/{load_before[1]:.2f}/{load_before[2]:.2f}, after {load_after[0]:.2f}"
     )
     print("\n| phase | requests | errors | wall s | p50 ms | p99 ms |\n|---|---|---|---|---|---|")
-    print(quiet.row("normal requests, no slow connection"))
+    print(before.row("normal requests, no slow connection (before)"))
     print(loaded.row(f"normal requests, {args.slow} slow connections held"))
-    p50_ratio = statistics.median(loaded.latencies_ms) / statistics.median(quiet.latencies_ms)
-    p99_ratio = percentile(sorted(loaded.latencies_ms), 0.99) / percentile(sorted(quiet.latencies_ms), 0.99)
-    print(f"\nwith {args.slow} slow connections / without: p50 x{p50_ratio:.2f}, p99 x{p99_ratio:.2f}")
+    print(after.row("normal requests, no slow connection (after)"))
+    baseline = sorted(before.latencies_ms + after.latencies_ms)
+    p50_ratio = statistics.median(loaded.latencies_ms) / statistics.median(baseline)
+    p99_ratio = percentile(sorted(loaded.latencies_ms), 0.99) / percentile(baseline, 0.99)
+    print(
+        f"\nwith {args.slow} slow connections / without (before and after together): "
+        f"p50 x{p50_ratio:.2f}, p99 x{p99_ratio:.2f}"
+    )
     print(
         f"slow connections opened {slow.opened}; closed by the server meanwhile: "
         f"{dict(slow.closed_by_server) or 'none'}"
