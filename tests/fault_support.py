@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from service_support import free_port
 
 from reviewqa.settings import PROJECT_ROOT, Settings
 
@@ -59,12 +60,6 @@ def cli_env(settings: Settings, **extra: str) -> dict[str, str]:
         "REVIEWQA_EVAL_DIR": str(settings.eval_dir),
         **extra,
     }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass

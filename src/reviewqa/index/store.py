@@ -87,7 +87,8 @@ class IndexStatus:
 
     @property
     def build_id(self) -> str | None:
-        return build_id(self.directory) if self.directory is not None else None
+        """The build folder's name (a timestamp; "current" for an index built before builds/ existed)."""
+        return self.directory.name if self.directory is not None else None
 
 
 class IndexStateError(IndexNotReadyError):
@@ -117,7 +118,7 @@ def current_build(settings: Settings) -> Path:
         return link.resolve()
     newest = newest_build(settings.index_dir)
     if newest is not None:
-        log.info("%s is missing; using the newest complete build %s", link, newest.name)
+        log.debug("%s is missing; using the newest complete build %s", link, newest.name)
         return newest
     return link
 
@@ -131,11 +132,6 @@ def newest_build(index_dir: Path) -> Path | None:
         else []
     )
     return complete[-1] if complete else None
-
-
-def build_id(directory: Path) -> str:
-    """The name of a build folder (a timestamp); "current" for an index built before builds/ existed."""
-    return directory.name
 
 
 def retrieval_text(passage: Passage) -> str:
@@ -391,7 +387,7 @@ def _migrated_build_id(folder: Path, builds: Path) -> str:
 
 @contextlib.contextmanager
 def _build_lock(index_dir: Path) -> Iterator[None]:
-    """One build (or ingest) at a time per index directory (a second waits for the first)."""
+    """One build at a time per index directory (a second waits for the first)."""
     try:
         index_dir.mkdir(parents=True, exist_ok=True)
         handle = (index_dir / ".build.lock").open("a")
