@@ -86,7 +86,7 @@ def test_serve_runs_gunicorn_with_the_index_loaded(built_project: Settings, tmp_
         check_chunked_body_over_the_limit(base, built_project.max_request_bytes)
     output = process.stdout.read()
     assert f"http://127.0.0.1:{port}/" in output
-    assert "gthread" in output  # the worker class from service/gunicorn.conf.py
+    assert "BufferingWorker" in output  # the worker class from service/gunicorn.conf.py
     assert "Traceback" not in output
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Protocol, cast
 
+from reviewqa.corpus.hygiene import binary_reason
 from reviewqa.corpus.pdf_layout import LayoutPage, page_layout
 from reviewqa.errors import CorpusError
 
@@ -46,17 +47,15 @@ class PagedReader(Protocol):
     def __call__(self, path: Path, *, on_page: PageCallback | None = None) -> RawDocument: ...
 
 
-BINARY_PROBE_BYTES = 8192
-
-
 def read_text_file(path: Path) -> RawDocument:
     """UTF-8 text (a BOM is dropped); other encodings are read as cp1252 with a warning."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise UnreadableDocumentError(f"cannot read {path}: {exc}") from exc
-    if b"\x00" in data[:BINARY_PROBE_BYTES]:
-        raise UnreadableDocumentError(f"{path} looks like a binary file, not text")
+    refused = binary_reason(data)
+    if refused:
+        raise UnreadableDocumentError(f"{path}: {refused}")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:

@@ -8,6 +8,7 @@ from reviewqa.index.search import (
     SearchHit,
     SearchIndex,
     SearchModeError,
+    load_build,
     load_index,
     open_index,
 )
@@ -22,6 +23,7 @@ __all__ = [
     "build_from_passages",
     "build_index",
     "index_status",
+    "load_build",
     "load_index",
     "open_index",
 ]

@@ -252,11 +252,25 @@ def _neighbour_map(passages: list[Passage]) -> dict[str, tuple[str | None, str |
 def load_index(settings: Settings) -> SearchIndex:
     """The index in ``index/current``; IndexNotReadyError (saying to run `reviewqa index`) if missing,
     stale or corrupt."""
-    manifest = store.check_current(settings, checksums=True)
-    return open_index(store.current_dir(settings), settings, manifest)
+    return load_build(settings, store.current_build(settings))
 
 
-def open_index(directory: Path, settings: Settings, manifest: dict[str, Any] | None = None) -> SearchIndex:
+def load_build(
+    settings: Settings, directory: Path, *, up_to_date: bool = True, encoder: Encoder | None = None
+) -> SearchIndex:
+    """The index in the build folder ``directory``, its checksums verified (see ``store.check_build`` for
+    ``up_to_date``); ``encoder`` reuses an already loaded model (a service swapping in a new build)."""
+    manifest = store.check_build(settings, directory, checksums=True, up_to_date=up_to_date)
+    return open_index(directory, settings, manifest, encoder=encoder)
+
+
+def open_index(
+    directory: Path,
+    settings: Settings,
+    manifest: dict[str, Any] | None = None,
+    *,
+    encoder: Encoder | None = None,
+) -> SearchIndex:
     """Load the artifacts of the index in ``directory`` (no staleness check: benchmarks use this)."""
     manifest = manifest or store.read_manifest(directory)
     try:
@@ -272,7 +286,7 @@ def open_index(directory: Path, settings: Settings, manifest: dict[str, Any] | N
         # faiss raises RuntimeError on a damaged file; json and numpy raise ValueError.
         raise IndexNotReadyError(f"the index at {directory} is corrupt ({exc}). {store.RUN_INDEX}") from exc
     _check_consistent(directory, manifest, passages, dense.ntotal, bm25.size)
-    encoder = Encoder(
+    encoder = encoder or Encoder(
         settings.model_path, batch_size=settings.embed_batch_size, threads=settings.query_threads
     )
     return SearchIndex(

@@ -119,7 +119,8 @@ def fetch_command(settings: Settings, force: bool, keys: tuple[str, ...]) -> Non
             f"no DOI or PMID: {len(report.without_identifier)} ({', '.join(report.without_identifier)})"
         )
     if report.not_attempted:
-        click.echo(f"not attempted after repeated failures: {len(report.not_attempted)}")
+        why = "the run's time limit (fetch_run_timeout_s)" if report.deadline_reached else "repeated failures"
+        click.echo(f"not attempted after {why}: {len(report.not_attempted)}")
     written = sum(1 for o in report.outcomes if o.path)
     click.echo(
         f"{written} source texts written; run `reviewqa index` to index them"
