@@ -66,4 +66,5 @@ test: install browser lint
 	$(BIN)/pytest -q
 
 clean:
-	rm -rf $(VENV) index/current index/.building-* index/.retired-*
+	rm -rf $(VENV) index/current index/builds index/ingested index/.building-* index/.retired-* \
+		index/passages.jsonl index/documents.json index/cited_works.json index/clean index/ingest.json

@@ -86,7 +86,7 @@ def test_serve_runs_gunicorn_with_the_index_loaded(built_project: Settings, tmp_
         check_chunked_body_over_the_limit(base, built_project.max_request_bytes)
     output = process.stdout.read()
     assert f"http://127.0.0.1:{port}/" in output
-    assert "gthread" in output  # the worker class from service/gunicorn.conf.py
+    assert "BufferingWorker" in output  # the worker class from service/gunicorn.conf.py
     assert "Traceback" not in output
 
 
@@ -156,7 +156,7 @@ def test_serve_on_a_taken_port_fails_at_once_saying_how_to_pick_another(
 ) -> None:
     import socket
 
-    import reviewqa.service.cli as serve_cli
+    import reviewqa.service.app as service_app
 
     config = write_config(built_project, tmp_path / "reviewqa.toml")
     with socket.socket() as taken:
@@ -175,12 +175,11 @@ def test_serve_on_a_taken_port_fails_at_once_saying_how_to_pick_another(
         ]
         assert done.stdout == ""
 
-        # Before anything slow: neither the index nor the model is loaded.
+        # Before anything slow: the app, which loads the index and the model and warms up, is not built.
         def must_not_run(*args, **kwargs):
             raise AssertionError("the index was loaded before the port was checked")
 
-        monkeypatch.setattr(serve_cli, "load_index_for_serving", must_not_run)
-        monkeypatch.setattr(serve_cli, "warm_up", must_not_run)
+        monkeypatch.setattr(service_app, "create_app", must_not_run)
         result = CliRunner().invoke(main, ["--config", str(config), "serve", "--port", str(port)])
         assert result.exit_code == 1
         assert f"port {port} on 127.0.0.1 is already in use" in result.output

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 DocumentKind = Literal["review", "source"]
+PassageKind = Literal["text", "caption"]
 SECTION_SEPARATOR = " > "
 
 
@@ -27,6 +28,11 @@ class Document:
     key: str | None = None  # bibliography key of the cited work this document is (sources only)
     # (page number, start, end) character ranges of ``text``; empty for plain text
     pages: list[tuple[int, int, int]] = field(default_factory=list)
+    # Read from the document itself (PDF metadata, first page, a plain-text header); empty when unknown
+    doi: str = ""
+    journal: str = ""
+    licence: str = ""
+    url: str = ""
 
     def page_at(self, offset: int) -> int | None:
         for number, start, end in self.pages:
@@ -63,6 +69,7 @@ class Passage:
     cited_works: list[str]  # union of the sentences' keys, in order of first appearance
     # Bibliography key of the cited work whose source document this passage is from; None in the review.
     work_key: str | None = None
+    kind: PassageKind = "text"  # "caption": a figure or table caption (PDFs), kept apart from the text
 
     @property
     def section_label(self) -> str:
@@ -84,6 +91,7 @@ class Passage:
             sentences=[Sentence.from_dict(s) for s in data["sentences"]],
             cited_works=list(data["cited_works"]),
             work_key=data.get("work_key"),  # absent from passages written before it existed
+            kind=data.get("kind", "text"),
         )
 
 

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
         SearchHit,
         SearchIndex,
         SearchModeError,
+        load_build,
         load_index,
         open_index,
     )
@@ -24,7 +25,15 @@ if TYPE_CHECKING:
 
 _HOMES = {
     **dict.fromkeys(
-        ("SEARCH_MODES", "SearchHit", "SearchIndex", "SearchModeError", "load_index", "open_index"),
+        (
+            "SEARCH_MODES",
+            "SearchHit",
+            "SearchIndex",
+            "SearchModeError",
+            "load_build",
+            "load_index",
+            "open_index",
+        ),
         "reviewqa.index.search",
     ),
     **dict.fromkeys(
@@ -40,6 +49,7 @@ __all__ = [
     "build_from_passages",
     "build_index",
     "index_status",
+    "load_build",
     "load_index",
     "open_index",
 ]

@@ -265,12 +265,30 @@ def _neighbour_map(passages: list[Passage]) -> dict[str, tuple[str | None, str |
 def load_index(settings: Settings, *, lazy_dense: bool = False) -> SearchIndex:
     """The index in ``index/current``; IndexNotReadyError (saying to run `reviewqa index`) if missing,
     stale or corrupt. ``lazy_dense``: read the FAISS index on first dense search, not now."""
-    manifest = store.check_current(settings, checksums=True)
-    return open_index(store.current_dir(settings), settings, manifest, lazy_dense=lazy_dense)
+    return load_build(settings, store.current_build(settings), lazy_dense=lazy_dense)
+
+
+def load_build(
+    settings: Settings,
+    directory: Path,
+    *,
+    up_to_date: bool = True,
+    encoder: Encoder | None = None,
+    lazy_dense: bool = False,
+) -> SearchIndex:
+    """The index in the build folder ``directory``, its checksums verified (see ``store.check_build`` for
+    ``up_to_date``); ``encoder`` reuses an already loaded model (a service swapping in a new build)."""
+    manifest = store.check_build(settings, directory, checksums=True, up_to_date=up_to_date)
+    return open_index(directory, settings, manifest, encoder=encoder, lazy_dense=lazy_dense)
 
 
 def open_index(
-    directory: Path, settings: Settings, manifest: dict[str, Any] | None = None, *, lazy_dense: bool = False
+    directory: Path,
+    settings: Settings,
+    manifest: dict[str, Any] | None = None,
+    *,
+    encoder: Encoder | None = None,
+    lazy_dense: bool = False,
 ) -> SearchIndex:
     """Load the artifacts of the index in ``directory`` (no staleness check: benchmarks use this)."""
     manifest = manifest or store.read_manifest(directory)
@@ -287,7 +305,7 @@ def open_index(
         raise IndexNotReadyError(f"the index at {directory} is corrupt ({exc}). {store.RUN_INDEX}") from exc
     _check_consistent(directory, manifest["counts"]["passages"], len(passages), bm25.size)
     dense = None if lazy_dense else _read_dense(dense_path, settings, len(passages))
-    encoder = Encoder(
+    encoder = encoder or Encoder(
         settings.model_path, batch_size=settings.embed_batch_size, threads=settings.query_threads
     )
     return SearchIndex(
@@ -295,7 +313,7 @@ def open_index(
         manifest=manifest,
         passages=passages,
         documents={d["doc_id"]: d for d in documents if isinstance(d, dict) and "doc_id" in d},
-        bibliography=_bibliography(settings, passages),
+        bibliography=_bibliography(settings, passages, documents),
         abbreviations=abbreviations,
         dense=dense,
         bm25=bm25,
@@ -324,11 +342,14 @@ def _check_consistent(directory: Path, expected: int, *sizes: int) -> None:
         )
 
 
-def _bibliography(settings: Settings, passages: list[Passage]) -> dict[str, CitedWork]:
-    """The bibliography file, plus a bare entry for every cited key it lacks."""
-    from reviewqa.refs.bibliography import load_bibliography
+def _bibliography(
+    settings: Settings, passages: list[Passage], documents: list[dict[str, Any]] | None = None
+) -> dict[str, CitedWork]:
+    """The bibliography file, over the reference lists parsed from the documents, plus a bare entry for
+    every cited key neither has."""
+    from reviewqa.refs.bibliography import load_bibliography, parsed_references
 
-    works = load_bibliography(settings.references_path)
+    works = {**parsed_references(documents or []), **load_bibliography(settings.references_path)}
     for passage in passages:
         for key in passage.cited_works:
             works.setdefault(key, CitedWork(key=key))

@@ -219,7 +219,24 @@ def _schemas(settings: Settings) -> dict[str, Schema]:
                 "status": {"type": "string", "enum": ["ready", "not_ready"]},
                 "ready": {"type": "boolean"},
                 "reason": {"type": "string"},
-                "state": {"type": "string", "enum": list(get_args(IndexState))},
+                # "ready" whenever a build is in service (see warnings); otherwise why there is none.
+                "state": {"type": "string", "enum": [*get_args(IndexState), "loading"]},
+                "build": {
+                    "type": ["object", "null"],
+                    "description": "The build in service: its folder under index/builds/ (null if unknown).",
+                    "properties": {
+                        "id": {"type": ["string", "null"]},
+                        "built_at": {"type": ["string", "null"]},
+                        "passages": {"type": "integer"},
+                    },
+                    "required": ["id", "built_at", "passages"],
+                },
+                "warnings": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "description": "What needs attention while serving: a newer build loading or refused, "
+                    "a corpus changed since the build, files of the build damaged on disk since loaded.",
+                },
                 "manifest": {"type": ["object", "null"]},
             }
         ),
@@ -410,8 +427,8 @@ def _paths(settings: Settings) -> dict[str, Schema]:
                 "operationId": "health",
                 "summary": "Whether the service can answer, with the index manifest",
                 "responses": {
-                    "200": _json("Health", "Ready"),
-                    "503": _json("Health", "Not ready: the index is missing, stale or corrupt"),
+                    "200": _json("Health", "A build of the index is in service (warnings may say more)"),
+                    "503": _json("Health", "Nothing to serve: the index is missing, loading or unusable"),
                     **_errors(),
                 },
             }

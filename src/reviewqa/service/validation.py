@@ -114,9 +114,9 @@ def _check_top_k(value: object, name: str) -> int:
 
 
 def _parse_history(body: dict[str, Any]) -> list[dict[str, str]]:
-    history = body.get("history")
-    if history is None:
+    if "history" not in body:
         return []
+    history = body["history"]  # null is refused like any other non-list: the spec says array
     if not isinstance(history, list) or len(history) > MAX_HISTORY_TURNS:
         raise ApiError(
             400, "invalid_history", f"'history' must be a list of at most {MAX_HISTORY_TURNS} turns"
