@@ -38,6 +38,7 @@ def serve(
 ) -> None:
     """Serve the JSON API (/api/v1) and the chat page (/)."""
     from reviewqa.service.app import create_app
+    from reviewqa.service.port import check_port_free
 
     # Workers fork after the tokenizer has run; its own thread pool must not be used across fork.
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -48,6 +49,7 @@ def serve(
     service_logger.setLevel(min(service_logger.getEffectiveLevel(), logging.INFO))
     if dev:
         check_dev_host(host)
+    check_port_free(host, port)  # at once, not after the seconds of loading and warm-up
     app = create_app(settings)  # loads and warms the build index/current names, once, before forking
     check_index_for_serving(app)
     url = f"http://{_url_host(host)}:{port}/"
