@@ -74,6 +74,10 @@ class Settings:
     max_question_tokens: int = 200
     abstain_threshold: float = 0.4  # calibrated on the dev split of eval/gold.jsonl (README: Answers)
     mmr_lambda: float = 0.7
+    # Further sentences join the best one when they score at least this share of it (its probability of
+    # holding the answer): list and why questions gather members and reasons, the others stay short.
+    extra_sentence_share: float = 0.85
+    list_sentence_share: float = 0.6
     # A cited source's best sentence below this cosine is no support (the citation then carries none).
     # On SciFact claims, 0.4 keeps 99.6% of best sentences from the claim's evidence abstract and 2% of
     # those from an unrelated abstract (README: Answers).
@@ -148,7 +152,10 @@ RANGES: tuple[tuple[str, float, float | None], ...] = (
         "chunk_overlap_sentences", "query_threads", "query_cache_size", "answer_cache_size",
         "fetch_delay_s", "fetch_retries", "fetch_backoff_s",
     )),
-    *((name, 0, 1) for name in ("dense_weight", "abstain_threshold", "mmr_lambda", "support_min_score")),
+    *((name, 0, 1) for name in (
+        "dense_weight", "abstain_threshold", "mmr_lambda", "support_min_score", "extra_sentence_share",
+        "list_sentence_share",
+    )),
     ("port", 0, 65535),
     ("fetch_timeout_s", 0.001, None),
 )  # fmt: skip

@@ -5,7 +5,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from reviewqa.answer.compose import (
     ABSTAIN_TEXT,
@@ -16,6 +19,7 @@ from reviewqa.answer.compose import (
 )
 from reviewqa.answer.evidence import (
     DEFAULT_SYNONYMS,
+    CandidateSentence,
     CorpusStats,
     QuestionTerms,
     collect_candidates,
@@ -23,7 +27,20 @@ from reviewqa.answer.evidence import (
     score_candidates,
     select_mmr,
 )
+from reviewqa.answer.features import FEATURES, candidate_features
+from reviewqa.answer.qtype import QuestionType, question_type
+from reviewqa.answer.qtype import verdict as verdict_of
 from reviewqa.answer.question import retrieval_question, validate_history, validate_question
+from reviewqa.answer.ranker import (
+    CONFIDENCE_INPUTS,
+    ConfidenceModel,
+    Ranker,
+    load_confidence,
+    load_ranker,
+    logit,
+)
+from reviewqa.answer.stats import load_sentence_terms
+from reviewqa.answer.text import looks_like_front_matter
 from reviewqa.errors import QuestionError
 from reviewqa.models import Answer, Passage, RetrievedPassage
 from reviewqa.refs.support import find_support
@@ -37,15 +54,82 @@ logger = logging.getLogger(__name__)
 History = Sequence[Mapping[str, str]]
 
 
+@dataclass
+class Considered:
+    """A question's candidate answer sentences, their features and scores, before an answer is composed."""
+
+    asked: str
+    kind: QuestionType
+    hits: list[SearchHit]
+    terms: QuestionTerms
+    candidates: list[CandidateSentence]
+    features: np.ndarray  # one row of features.FEATURES per candidate
+    scores: np.ndarray  # the ranker's probability per candidate (the hand-weighted relevance without one)
+
+
+@dataclass
+class Draft:
+    considered: Considered
+    chosen: list[CandidateSentence]
+    confidence: float
+    confidence_inputs: np.ndarray
+    missing: list[str]  # question terms the corpus never uses
+
+
 class AnswerEngine:
     """Answers questions over one loaded index; holds the per-index statistics the scoring needs."""
 
     def __init__(self, index: SearchIndex) -> None:
         self.index = index
-        self.stats = CorpusStats.build(index.passages, index.tokenize, index.expand_query)
+        stored = load_sentence_terms(index.directory, index.manifest)
+        self.stats = CorpusStats.build(
+            index.passages, index.tokenize, index.expand_in_document, sentence_terms=stored
+        )
         self._passages_by_document: dict[str, list[Passage]] = {}
         for passage in index.passages:
             self._passages_by_document.setdefault(passage.document, []).append(passage)
+
+    def consider(
+        self,
+        asked: str,
+        settings: Settings,
+        *,
+        history: History | None = None,
+        ranker: Ranker | bool | None = True,
+        depth: int | None = None,
+    ) -> Considered:
+        """Retrieve, collect and score the candidate sentences of a checked question. ``ranker`` True is
+        the packaged ranker, False or None the hand-weighted relevance, else the given ranker."""
+        query = retrieval_question(asked, history, self.index.tokenize)
+        # Searched with the canonical form of any lay or undefined wording appended ("high blood sugar
+        # (hyperglycemia)"). Mined abbreviations are not expanded here: on the review nearly every
+        # question says IGF1R, and the appended long form pulled dense search towards the passages that
+        # spell it out (dev split: evidence hit@1 0.808 -> 0.731; docs/answers.md). BM25 in search()
+        # still matches either form where the corpus defines it unambiguously.
+        search_text = DEFAULT_SYNONYMS.with_canonical_forms(query)
+        query_vector = self.index.embed_queries([search_text])[0]
+        hits = self.index.search(
+            search_text,
+            k=depth or settings.candidate_k,
+            mode=settings.search_mode,
+            query_vector=query_vector,
+        )
+        carried = query[len(asked) :] if query.startswith(asked) else ""
+        terms = QuestionTerms.of(asked, self.index.tokenize, carried)
+        candidates = collect_candidates(
+            [h.passage for h in hits], query_vector, self.index.sentence_vectors_for
+        )
+        score_candidates(candidates, terms, self.stats, settings.candidate_k)
+        kind = question_type(asked)
+        features = candidate_features(asked, kind, candidates, hits, terms, self.stats)
+        model = load_ranker() if ranker is True else (ranker or None)
+        if model is not None:
+            scores = model.predict(features)
+        else:
+            scores = np.array([c.relevance for c in candidates], dtype=np.float64)
+        for candidate, value in zip(candidates, scores, strict=True):
+            candidate.relevance = float(value)
+        return Considered(asked, kind, hits, terms, candidates, features, scores)
 
     def answer(
         self,
@@ -54,6 +138,8 @@ class AnswerEngine:
         *,
         top_k: int | None = None,
         history: History | None = None,
+        ranker: Ranker | bool | None = True,
+        confidence_model: ConfidenceModel | bool | None = True,
     ) -> Answer:
         started = time.perf_counter()
         asked = validate_question(question, settings)
@@ -61,34 +147,20 @@ class AnswerEngine:
         top_k = settings.top_k if top_k is None else top_k
         if top_k < 1:
             raise QuestionError(f"top_k must be at least 1, got {top_k}")
-
-        query = retrieval_question(asked, history, self.index.tokenize)
-        # Searched with the canonical form of any lay or undefined wording appended ("high blood sugar
-        # (hyperglycemia)"). Mined abbreviations are not expanded here: on this review nearly every
-        # question says IGF1R, and the appended long form pulled dense search towards the passages that
-        # spell it out (dev split: evidence hit@1 0.808 -> 0.731; README, "Answers"). BM25 in search()
-        # still matches either form.
-        search_text = DEFAULT_SYNONYMS.with_canonical_forms(query)
-        query_vector = self.index.embed_queries([search_text])[0]
-        hits = self.index.search(
-            search_text,
-            k=max(settings.candidate_k, top_k),
-            mode=settings.search_mode,
-            query_vector=query_vector,
+        draft = self.draft(
+            asked,
+            settings,
+            history=history,
+            ranker=ranker,
+            confidence_model=confidence_model,
+            depth=max(settings.candidate_k, top_k),
         )
+        considered, chosen, score = draft.considered, draft.chosen, draft.confidence
         retrieved = time.perf_counter()
-
-        carried = query[len(asked) :] if query.startswith(asked) else ""
-        terms = QuestionTerms.of(asked, self.index.tokenize, carried)
-        candidates = collect_candidates(
-            [h.passage for h in hits], query_vector, self.index.sentence_vectors_for
-        )
-        score_candidates(candidates, terms, self.stats, settings.candidate_k)
-        chosen = select_mmr(candidates, settings.max_answer_sentences, settings.mmr_lambda)
-        score, missing = confidence(chosen, terms, self.stats)
-        abstained = score < settings.abstain_threshold
+        abstained = score < settings.abstain_threshold or not chosen
         citations = []
         text = ABSTAIN_TEXT
+        verdict = None
         if not abstained:
             evidence = gather_evidence(chosen, self.stats.table, self._document_passages)
             citations = build_citations(
@@ -100,10 +172,13 @@ class AnswerEngine:
             )
             if citations:
                 text = answer_text(evidence)
+                if considered.kind == "yes_no":
+                    verdict = verdict_of(asked, evidence[0].quote)
+                    text = f"{verdict} — {text}"
             else:
                 abstained = True
-        if missing:
-            logger.info("question terms absent from the corpus: %s", ", ".join(missing))
+        if draft.missing:
+            logger.info("question terms absent from the corpus: %s", ", ".join(draft.missing))
         finished = time.perf_counter()
         return Answer(
             question=asked,
@@ -111,16 +186,101 @@ class AnswerEngine:
             abstained=abstained,
             confidence=score,
             citations=citations,
-            passages=[_retrieved(hit) for hit in hits[:top_k]],
+            passages=[_retrieved(hit) for hit in ranked_passages(considered)[:top_k]],
             timings_ms={
                 "retrieve": round((retrieved - started) * 1000, 2),
                 "select": round((finished - retrieved) * 1000, 2),
                 "total": round((finished - started) * 1000, 2),
             },
+            question_type=considered.kind,
+            verdict=verdict,
         )
+
+    def draft(
+        self,
+        asked: str,
+        settings: Settings,
+        *,
+        history: History | None = None,
+        ranker: Ranker | bool | None = True,
+        confidence_model: ConfidenceModel | bool | None = True,
+        depth: int | None = None,
+    ) -> Draft:
+        """The chosen sentences of a checked question and the confidence that they answer it."""
+        considered = self.consider(asked, settings, history=history, ranker=ranker, depth=depth)
+        chosen = select_answer(considered, settings)
+        heuristic, missing = confidence(chosen, considered.terms, self.stats)
+        inputs = confidence_inputs(considered, chosen, heuristic, self.stats)
+        model = load_confidence() if confidence_model is True else (confidence_model or None)
+        score = round(float(model.predict(inputs)[0]), 4) if model is not None else heuristic
+        return Draft(considered, chosen, score, inputs, missing)
+
+    def draft_text(self, draft: Draft) -> str:
+        """The answer text the draft's sentences make (markers included, no verdict)."""
+        return answer_text(gather_evidence(draft.chosen, self.stats.table, self._document_passages))
 
     def _document_passages(self, document: str) -> list[Passage]:
         return self._passages_by_document.get(document, [])
+
+
+def answerable(candidate: CandidateSentence) -> bool:
+    """Front matter (links, author lists, licences) and questions are never quoted as an answer."""
+    text = candidate.sentence.text.strip()
+    return not text.endswith("?") and not looks_like_front_matter(text)
+
+
+def select_answer(considered: Considered, settings: Settings) -> list[CandidateSentence]:
+    """The best candidate, and the further ones scoring at least a share of it: for list and why
+    questions (which gather members and reasons across passages) a lower share than for the others."""
+    pool = [c for c in considered.candidates if answerable(c)]
+    share = (
+        settings.list_sentence_share if considered.kind in ("list", "why") else settings.extra_sentence_share
+    )
+    return select_mmr(pool, settings.max_answer_sentences, settings.mmr_lambda, relative_cutoff=share)
+
+
+def ranked_passages(considered: Considered) -> list[SearchHit]:
+    """The retrieved passages ordered by their best candidate sentence's score (ties: retrieval order)."""
+    best: dict[str, float] = {}
+    for candidate in considered.candidates:
+        pid = candidate.passage.passage_id
+        best[pid] = max(best.get(pid, -np.inf), candidate.relevance)
+    order = sorted(
+        range(len(considered.hits)),
+        key=lambda i: (-best.get(considered.hits[i].passage.passage_id, -np.inf), i),
+    )
+    return [considered.hits[i] for i in order]
+
+
+def confidence_inputs(
+    considered: Considered, chosen: list[CandidateSentence], heuristic: float, stats: CorpusStats
+) -> np.ndarray:
+    """The figures ``ranker.CONFIDENCE_INPUTS`` names, for the chosen answer."""
+    if not chosen:
+        return np.zeros(len(CONFIDENCE_INPUTS))
+    top = chosen[0]
+    position = next(i for i, c in enumerate(considered.candidates) if c is top)
+    row = considered.features[position]
+    others = [c.relevance for c in considered.candidates if c is not top]
+    top_logit = logit(min(max(top.relevance, 1e-6), 1 - 1e-6))
+    second = logit(min(max(max(others, default=1e-6), 1e-6), 1 - 1e-6))
+    missing = 1.0
+    for term in considered.terms.missing_terms(stats):
+        missing *= considered.terms.missing_factor(term)
+    column = FEATURES.index
+    return np.array(
+        [
+            top_logit,
+            top_logit - second,
+            heuristic,
+            missing,
+            row[column("cosine")],
+            row[column("coverage")],
+            row[column("front_matter")],
+            row[column("announces")],
+            row[column("document_share")],
+        ]
+    )
 
 
 def answer(

@@ -53,12 +53,15 @@ class SearchIndex:
     passages: list[Passage]
     documents: dict[str, dict[str, Any]]
     bibliography: dict[str, CitedWork]
+    # The pairs a query may use (unambiguous across the corpus), and each document's own definitions.
     abbreviations: dict[str, list[str]]
     dense: faiss.Index
     bm25: Bm25Index
     sentence_vectors: np.ndarray  # distinct sentences, normalised
     sentence_rows: np.ndarray  # per passage in order, the rows of its sentences
     encoder: Encoder
+    document_abbreviations: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    directory: Path | None = None  # where the artefacts were read from (derived ones are read from it too)
     passage_by_id: dict[str, Passage] = field(init=False)
     query_cache: LRUCache[str, np.ndarray] = field(init=False)
     query_batcher: QueryBatcher = field(init=False, repr=False)
@@ -98,8 +101,13 @@ class SearchIndex:
         return DEFAULT_TOKENIZER(text)
 
     def expand_query(self, text: str) -> str:
-        """``text`` plus the long form of each abbreviation it uses and the abbreviation of each long form."""
+        """``text`` plus the long form of each abbreviation it uses and the abbreviation of each long form
+        (only pairs that mean the same in every document defining them)."""
         return self.expander(text)
+
+    def expand_in_document(self, document: str, text: str) -> str:
+        """``text`` of ``document`` expanded with that document's own abbreviations."""
+        return self.derived(f"expander:{document}", _document_expander(document))(text)
 
     # ------------------------------------------------------------ vectors
 
@@ -224,6 +232,10 @@ class SearchIndex:
         raise SearchModeError(f"unknown fusion {self.settings.fusion!r}: use rrf or weighted")
 
 
+def _document_expander(document: str) -> Callable[[SearchIndex], QueryExpander]:
+    return lambda index: QueryExpander(index.document_abbreviations.get(document, {}))
+
+
 def _top_positive(scores: np.ndarray, depth: int) -> dict[int, float]:
     """The ``depth`` highest positive scores (BM25 gives 0 to documents sharing no query token)."""
     positive = np.flatnonzero(scores > 0)
@@ -281,12 +293,14 @@ def open_index(directory: Path, settings: Settings, manifest: dict[str, Any] | N
         passages=passages,
         documents={d["doc_id"]: d for d in documents if isinstance(d, dict) and "doc_id" in d},
         bibliography=_bibliography(settings, passages),
-        abbreviations=abbreviations,
+        abbreviations=abbreviations["query"],
+        document_abbreviations=abbreviations["documents"],
         dense=dense,
         bm25=bm25,
         sentence_vectors=sentence_vectors,
         sentence_rows=sentence_rows,
         encoder=encoder,
+        directory=directory,
     )
 
 
