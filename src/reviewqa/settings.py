@@ -56,7 +56,7 @@ class Settings:
     # SciFact and the review (README, "Benchmarks: retrieval").
     fusion: str = "weighted"
     rrf_k: int = 60
-    dense_weight: float = 0.5
+    dense_weight: float = 0.4
     search_mode: str = "hybrid"  # dense | bm25 | hybrid
     # Passages fetched from each ranking before fusion.
     fusion_depth: int = 100

@@ -24,11 +24,16 @@ from reviewqa.answer.figures import (
     looks_like_drug,
     names_member,
 )
-from reviewqa.answer.stats import DEFAULT_SYNONYMS, compute_sentence_terms
+from reviewqa.answer.stats import (
+    DEFAULT_SYNONYMS,
+    FORM,
+    StoredStats,
+    compute_sentence_forms,
+    compute_sentence_terms,
+)
 from reviewqa.answer.synonyms import Synonyms
 from reviewqa.answer.text import (
     Tokenizer,
-    announces,
     content_terms,
     continues_discussion,
     needs_context,
@@ -88,6 +93,11 @@ class CorpusStats:
     vocabulary: list[str] = field(default_factory=list)  # sorted, for inflection look-ups
     numbered: frozenset[str] = frozenset()  # "grade 2", "phase 1": numbered things the corpus names
     mean_terms: float = 1.0  # content terms per sentence, on average (for BM25's length norm)
+    forms: dict[tuple[str, int], np.ndarray] = field(default_factory=dict)  # stats.FORM per sentence
+
+    def form(self, key: tuple[str, int], name: str) -> float:
+        row = self.forms.get(key)
+        return float(row[FORM.index(name)]) if row is not None else 0.0
 
     @classmethod
     def build(
@@ -96,13 +106,17 @@ class CorpusStats:
         tokenize: Tokenizer,
         expand: Callable[[str, str], str],
         synonyms: Synonyms = DEFAULT_SYNONYMS,
-        sentence_terms: dict[tuple[str, int], frozenset[str]] | None = None,
+        stored: StoredStats | None = None,
     ) -> CorpusStats:
-        """``expand(document, text)`` spells out the abbreviations ``document`` defines; ``sentence_terms``
-        are the stored terms of every sentence (``answer.stats``), computed here when not given."""
+        """``expand(document, text)`` spells out the abbreviations ``document`` defines; ``stored`` are the
+        terms and forms of every sentence as the index build stored them (``answer.stats``), computed here
+        when not given."""
         table = SentenceTable(passages)
-        if sentence_terms is None:
+        if stored is None:
             sentence_terms = compute_sentence_terms(passages, tokenize, expand, synonyms)
+            forms = {k: np.asarray(v, dtype=np.float32) for k, v in compute_sentence_forms(passages).items()}
+        else:
+            sentence_terms, forms = stored
         paragraph_sets: dict[tuple[str, int], set[str]] = {}
         numbered: set[str] = set()
         dangling: set[tuple[str, int]] = set()
@@ -115,7 +129,7 @@ class CorpusStats:
                 seen.add(key)
                 terms = sentence_terms.get(key, frozenset())
                 numbered.update(numbered_qualifiers(sentence.text))
-                if announces(sentence.text) and not table.following(*key, 1):
+                if forms[key][FORM.index("announces")] and not table.following(*key, 1):
                     dangling.add(key)
                 paragraph_sets.setdefault((passage.document, sentence.paragraph), set()).update(terms)
         _inherit_referred_context(table, paragraph_sets)
@@ -134,6 +148,7 @@ class CorpusStats:
             vocabulary=sorted(idf),
             numbered=frozenset(numbered),
             mean_terms=sum(map(len, sentence_terms.values())) / total,
+            forms=forms,
         )
 
     def weight(self, term: str) -> float:

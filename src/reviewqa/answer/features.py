@@ -11,7 +11,6 @@ many"). Nothing here names a topic.
 from __future__ import annotations
 
 import itertools
-import math
 import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -21,12 +20,9 @@ import numpy as np
 from reviewqa.answer.qtype import (
     QUESTION_TYPES,
     QuestionType,
-    defines,
-    enumerates_items,
-    gives_reason,
     negated,
 )
-from reviewqa.answer.text import STOPWORDS, announces, looks_like_front_matter, needs_context, normalize_space
+from reviewqa.answer.text import STOPWORDS
 
 if TYPE_CHECKING:
     from reviewqa.answer.evidence import CandidateSentence, CorpusStats, QuestionTerms
@@ -120,6 +116,7 @@ def candidate_features(
     cosine_rank[cosine_order] = np.arange(n)
     q_terms = terms.terms
     wanted = len(q_terms) or 1
+    question_negations = negated(question)
 
     for i, c in enumerate(candidates):
         doc, sentence = c.passage.document, c.sentence
@@ -131,7 +128,7 @@ def candidate_features(
         next_terms = (
             stats.sentence_terms.get((doc, following[0].start), frozenset()) if following else frozenset()
         )
-        text = normalize_space(sentence.text)
+        text = sentence.text
         rank, hit = hit_of.get(c.passage.passage_id, (len(hits), None))
         position = stats.table.position(doc, sentence.start) or 0
         r = rows[i]
@@ -152,20 +149,17 @@ def candidate_features(
         r[17] = document_score.get(doc, 0.0) / total_score
         r[18] = 1.0 / (1.0 + document_rank.get(doc, len(hits)))
         r[19] = document_count.get(doc, 0) / max(len(hits), 1)
-        r[20] = math.log1p(len(text.split()))
-        r[21] = text.endswith("?")
-        r[22] = looks_like_front_matter(text)
-        r[23] = announces(text)
+        form = stats.forms.get(key)
+        if form is not None:
+            r[20:24] = form[:4]  # length, question mark, front matter, announces
+            r[25] = form[4]  # needs context
+            r[28] = form[5]  # has a number
+            r[30:33] = form[6:9]  # reason, definition, enumeration
+            r[33] = form[9] > question_negations
         r[24] = key in stats.dangling_announcements
-        r[25] = needs_context(text)
         r[26] = previous is None
         r[27] = position / max(sentence_counts.get(doc, 1), 1)
-        r[28] = bool(_NUMBER.search(text))
         r[29] = terms.answered_by(text) if terms.figure is not None else 0.0
-        r[30] = gives_reason(text)
-        r[31] = defines(text)
-        r[32] = enumerates_items(text)
-        r[33] = negated(text) > negated(question)
         # The sentence before covers the question better: this one may be the answer it introduces.
         r[34] = r[6] - r[3]
         r[35 + QUESTION_TYPES.index(kind)] = 1.0

@@ -39,7 +39,7 @@ from reviewqa.answer.ranker import (
     load_ranker,
     logit,
 )
-from reviewqa.answer.stats import load_sentence_terms
+from reviewqa.answer.stats import load_sentence_stats
 from reviewqa.answer.text import looks_like_front_matter
 from reviewqa.errors import QuestionError
 from reviewqa.models import Answer, Passage, RetrievedPassage
@@ -81,9 +81,9 @@ class AnswerEngine:
 
     def __init__(self, index: SearchIndex) -> None:
         self.index = index
-        stored = load_sentence_terms(index.directory, index.manifest)
+        stored = load_sentence_stats(index.directory, index.manifest)
         self.stats = CorpusStats.build(
-            index.passages, index.tokenize, index.expand_in_document, sentence_terms=stored
+            index.passages, index.tokenize, index.expand_in_document, stored=stored
         )
         self._passages_by_document: dict[str, list[Passage]] = {}
         for passage in index.passages:
@@ -208,7 +208,7 @@ class AnswerEngine:
     ) -> Draft:
         """The chosen sentences of a checked question and the confidence that they answer it."""
         considered = self.consider(asked, settings, history=history, ranker=ranker, depth=depth)
-        chosen = select_answer(considered, settings)
+        chosen = select_answer(considered, settings, self.stats)
         heuristic, missing = confidence(chosen, considered.terms, self.stats)
         inputs = confidence_inputs(considered, chosen, heuristic, self.stats)
         model = load_confidence() if confidence_model is True else (confidence_model or None)
@@ -223,16 +223,19 @@ class AnswerEngine:
         return self._passages_by_document.get(document, [])
 
 
-def answerable(candidate: CandidateSentence) -> bool:
+def answerable(candidate: CandidateSentence, stats: CorpusStats) -> bool:
     """Front matter (links, author lists, licences) and questions are never quoted as an answer."""
+    key = candidate.key
+    if key in stats.forms:
+        return not stats.form(key, "question_mark") and not stats.form(key, "front_matter")
     text = candidate.sentence.text.strip()
     return not text.endswith("?") and not looks_like_front_matter(text)
 
 
-def select_answer(considered: Considered, settings: Settings) -> list[CandidateSentence]:
+def select_answer(considered: Considered, settings: Settings, stats: CorpusStats) -> list[CandidateSentence]:
     """The best candidate, and the further ones scoring at least a share of it: for list and why
     questions (which gather members and reasons across passages) a lower share than for the others."""
-    pool = [c for c in considered.candidates if answerable(c)]
+    pool = [c for c in considered.candidates if answerable(c, stats)]
     share = (
         settings.list_sentence_share if considered.kind in ("list", "why") else settings.extra_sentence_share
     )

@@ -16,7 +16,7 @@ _YES_NO = re.compile(
     r"^\s*(?:is|are|was|were|does|do|did|can|could|has|have|had|will|would|should|may|might|must)\b", re.I
 )
 # "Is it X or Y?" asks which one, not yes or no.
-_CHOICE = re.compile(r"\b\w+ or (?:a |an |the )?\w+\s*\??\s*$", re.I)
+_CHOICE = re.compile(r"\w \bor\b(?:\s+[^\s?]+){1,4}\s*\?*\s*$", re.I)
 _WHY = re.compile(
     r"^\s*why\b|\bhow (?:does|do|did|can|could|might|would|is|are)\b(?! \w+ (?:much|many|long|often))|"
     r"\bmechanism|\breasons?\b|\bexplain|\bwhat (?:causes|caused|explains|drives|led to|leads to)\b",

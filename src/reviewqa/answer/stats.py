@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -29,13 +31,51 @@ log = logging.getLogger(__name__)
 
 NAME = "answer_stats"
 # Bump when content_terms, the stopwords, the synonym list or the expansion rules change.
-STATS_VERSION = "1"
+STATS_VERSION = "2"  # 2: sentence forms
 FOLDER = "answer_stats"
 VOCABULARY = "vocabulary.json"
 ARRAYS = "sentence_terms.npz"
 
 SentenceKey = tuple[str, int]
 DEFAULT_SYNONYMS = Synonyms.of()
+
+
+# What a sentence is like, whatever the question: fixed per corpus, so computed with its terms.
+FORM: tuple[str, ...] = (
+    "length", "question_mark", "front_matter", "announces", "needs_context", "has_number", "reason",
+    "definition", "enumeration", "negations",
+)  # fmt: skip
+_NUMBER = re.compile(r"\d")
+
+
+def sentence_form(text: str) -> tuple[float, ...]:
+    """The ``FORM`` figures of one sentence."""
+    from reviewqa.answer.qtype import defines, enumerates_items, gives_reason, negated
+    from reviewqa.answer.text import announces, looks_like_front_matter, needs_context, normalize_space
+
+    flat = normalize_space(text)
+    return (
+        math.log1p(len(flat.split())),
+        float(flat.endswith("?")),
+        float(looks_like_front_matter(flat)),
+        float(announces(flat)),
+        float(needs_context(flat)),
+        float(bool(_NUMBER.search(flat))),
+        float(gives_reason(flat)),
+        float(defines(flat)),
+        float(enumerates_items(flat)),
+        float(negated(flat)),
+    )
+
+
+def compute_sentence_forms(passages: Sequence[Passage]) -> dict[SentenceKey, tuple[float, ...]]:
+    forms: dict[SentenceKey, tuple[float, ...]] = {}
+    for passage in passages:
+        for sentence in passage.sentences:
+            key = (passage.document, sentence.start)
+            if key not in forms:
+                forms[key] = sentence_form(sentence.text)
+    return forms
 
 
 def compute_sentence_terms(
@@ -68,14 +108,16 @@ def write_answer_stats(
         return expander(text) if expander else text
 
     terms = compute_sentence_terms(passages, DEFAULT_TOKENIZER, expand)
-    save_sentence_terms(directory / FOLDER, terms)
+    save_sentence_terms(directory / FOLDER, terms, compute_sentence_forms(passages))
     from reviewqa.answer.ranker import model_versions
 
     # The learned models the answers of this index are made with (they are package data, not in the index).
     return {"version": STATS_VERSION, "sentences": len(terms), "models": model_versions()}
 
 
-def save_sentence_terms(folder: Path, terms: dict[SentenceKey, frozenset[str]]) -> None:
+def save_sentence_terms(
+    folder: Path, terms: dict[SentenceKey, frozenset[str]], forms: dict[SentenceKey, tuple[float, ...]]
+) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     vocabulary = sorted({t for found in terms.values() for t in found})
     position = {t: i for i, t in enumerate(vocabulary)}
@@ -90,15 +132,18 @@ def save_sentence_terms(folder: Path, terms: dict[SentenceKey, frozenset[str]]) 
         start=np.array([s for _, s in keys], dtype=np.int64),
         offsets=offsets,
         terms=np.array([i for found in ids for i in found], dtype=np.int32),
+        forms=np.array([forms[key] for key in keys], dtype=np.float32).reshape(len(keys), len(FORM)),
     )
-    payload = {"version": STATS_VERSION, "documents": documents, "vocabulary": vocabulary}
+    payload = {"version": STATS_VERSION, "documents": documents, "vocabulary": vocabulary, "form": list(FORM)}
     (folder / VOCABULARY).write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
 
 
-def load_sentence_terms(
-    directory: Path | None, manifest: dict[str, Any]
-) -> dict[SentenceKey, frozenset[str]] | None:
-    """The stored sentence terms of the index in ``directory``; None when absent or of another version."""
+StoredStats = tuple[dict[SentenceKey, frozenset[str]], dict[SentenceKey, np.ndarray]]
+
+
+def load_sentence_stats(directory: Path | None, manifest: dict[str, Any]) -> StoredStats | None:
+    """The stored terms and forms of the sentences of the index in ``directory``; None when absent or
+    of another version."""
     recorded = (manifest.get("derived") or {}).get(NAME) or {}
     if directory is None or recorded.get("version") != STATS_VERSION:
         if directory is not None:
@@ -109,16 +154,22 @@ def load_sentence_terms(
     try:
         payload = json.loads((folder / VOCABULARY).read_text(encoding="utf-8"))
         with np.load(folder / ARRAYS, allow_pickle=False) as arrays:
-            document, start, offsets, ids = (arrays[k] for k in ("document", "start", "offsets", "terms"))
+            document, start, offsets, ids, forms = (
+                arrays[k] for k in ("document", "start", "offsets", "terms", "forms")
+            )
     except (OSError, ValueError, KeyError) as exc:
         log.warning("cannot read the answer statistics in %s (%s): computing them now", folder, exc)
         return None
+    if payload.get("form") != list(FORM):
+        return None
     vocabulary = np.array(payload["vocabulary"], dtype=object)
     documents = payload["documents"]
-    return {
-        (documents[d], int(s)): frozenset(vocabulary[ids[offsets[i] : offsets[i + 1]]].tolist())
-        for i, (d, s) in enumerate(zip(document.tolist(), start.tolist(), strict=True))
+    keys = [(documents[d], s) for d, s in zip(document.tolist(), start.tolist(), strict=True)]
+    terms = {
+        key: frozenset(vocabulary[ids[offsets[i] : offsets[i + 1]]].tolist()) for i, key in enumerate(keys)
     }
+    return terms, dict(zip(keys, forms, strict=True))
 
 
+write_answer_stats.version = STATS_VERSION  # type: ignore[attr-defined]
 DERIVED_WRITERS = {NAME: write_answer_stats}

@@ -162,5 +162,12 @@ def build_corpus_index(settings: Settings, directory: Path, cache_dir: Path, *, 
     encoder = CachedEncoder(
         Encoder(settings.model_path, batch_size=settings.embed_batch_size), cache_dir / cache_name
     )
-    build_index(corpus, encoder=encoder, derived_writers=derived_writers)
+    manifest = build_index(corpus, encoder=encoder, derived_writers=derived_writers)
+    if derived_writers and any(
+        (manifest.get("derived") or {}).get(name, {}).get("version") != getattr(writer, "version", None)
+        for name, writer in derived_writers.items()
+    ):
+        # The corpus is unchanged but the derived statistics are of an older version: rebuild (the vectors
+        # come from the cache, so this takes a minute, not the half hour of embedding).
+        build_index(corpus, force=True, encoder=encoder, derived_writers=derived_writers)
     return corpus, load_index(corpus)

@@ -72,7 +72,8 @@ class SearchIndex:
     # Objects later stages derive from this index (the answer engine's statistics), built once per index
     # and released with it; see ``derived``.
     _derived: dict[str, Any] = field(init=False, repr=False, default_factory=dict)
-    _derived_lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
+    # Re-entrant: a derived object may be built from others (the answer engine uses per-document expanders).
+    _derived_lock: threading.RLock = field(init=False, repr=False, default_factory=threading.RLock)
 
     def __post_init__(self) -> None:
         self.passage_by_id = {p.passage_id: p for p in self.passages}
