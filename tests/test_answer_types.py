@@ -7,7 +7,8 @@ import pytest
 
 from reviewqa.answer.qtype import question_type, verdict
 from reviewqa.answer.text import looks_like_front_matter
-from reviewqa.answer.train import expected_calibration_error, fit_logistic, reliability, train_ranker
+from reviewqa.answer.train import fit_logistic, train_ranker
+from reviewqa.eval.metrics import expected_calibration_error, reliability
 
 
 @pytest.mark.parametrize(
@@ -65,11 +66,11 @@ def test_statements_are_not_front_matter(sentence: str) -> None:
 
 def test_expected_calibration_error() -> None:
     confidence = np.array([0.9, 0.9, 0.9, 0.9, 0.1, 0.1])
-    assert expected_calibration_error(confidence, np.array([1, 1, 1, 0, 0, 0.0])) == pytest.approx(
+    assert expected_calibration_error(list(confidence), [1, 1, 1, 0, 0, 0]) == pytest.approx(
         (4 / 6) * 0.15 + (2 / 6) * 0.1, abs=1e-4
     )
-    assert expected_calibration_error(np.array([0.75, 0.75, 0.75, 0.75]), np.array([1, 1, 1, 0.0])) == 0.0
-    table = reliability(confidence, np.array([1, 1, 1, 0, 0, 0.0]))
+    assert expected_calibration_error([0.75, 0.75, 0.75, 0.75], [1, 1, 1, 0]) == 0.0
+    table = reliability(list(confidence), [1, 1, 1, 0, 0, 0])
     assert [row["answers"] for row in table if row["answers"]] == [2, 4]
 
 

@@ -138,7 +138,7 @@ def test_report_files_are_written_and_html_is_escaped(review_settings, review_in
     page = paths["report.html"].read_text()
     assert "<script>" not in page and "<b>friends</b>" not in page
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page  # listed among the failed questions
-    assert page.count("data:image/png;base64,") == 4
+    assert page.count("data:image/png;base64,") == 5  # with the reliability diagram
 
 
 @pytest.mark.slow

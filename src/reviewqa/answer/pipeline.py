@@ -28,7 +28,7 @@ from reviewqa.answer.evidence import (
     select_mmr,
 )
 from reviewqa.answer.features import FEATURES, candidate_features
-from reviewqa.answer.qtype import QuestionType, question_type
+from reviewqa.answer.qtype import QuestionType, named_members, question_type
 from reviewqa.answer.qtype import verdict as verdict_of
 from reviewqa.answer.question import retrieval_question, validate_history, validate_question
 from reviewqa.answer.ranker import (
@@ -71,7 +71,8 @@ class Considered:
 class Draft:
     considered: Considered
     chosen: list[CandidateSentence]
-    confidence: float
+    confidence: float  # calibrated probability that the answer is right (the support without a model)
+    support: float  # how well the evidence covers the question's terms and meaning
     confidence_inputs: np.ndarray
     missing: list[str]  # question terms the corpus never uses
 
@@ -157,7 +158,11 @@ class AnswerEngine:
         )
         considered, chosen, score = draft.considered, draft.chosen, draft.confidence
         retrieved = time.perf_counter()
-        abstained = score < settings.abstain_threshold or not chosen
+        # Abstention asks whether the documents cover the question at all (the evidence's support, with
+        # question terms the corpus never uses counting heavily), not whether the best sentence is the
+        # right one: on the dev splits a threshold on the calibrated probability could not do both
+        # (docs/answers.md, "Confidence and abstention").
+        abstained = draft.support < settings.abstain_threshold or not chosen
         citations = []
         text = ABSTAIN_TEXT
         verdict = None
@@ -194,6 +199,7 @@ class AnswerEngine:
             },
             question_type=considered.kind,
             verdict=verdict,
+            support=draft.support,
         )
 
     def draft(
@@ -213,7 +219,7 @@ class AnswerEngine:
         inputs = confidence_inputs(considered, chosen, heuristic, self.stats)
         model = load_confidence() if confidence_model is True else (confidence_model or None)
         score = round(float(model.predict(inputs)[0]), 4) if model is not None else heuristic
-        return Draft(considered, chosen, score, inputs, missing)
+        return Draft(considered, chosen, score, heuristic, inputs, missing)
 
     def draft_text(self, draft: Draft) -> str:
         """The answer text the draft's sentences make (markers included, no verdict)."""
@@ -234,12 +240,38 @@ def answerable(candidate: CandidateSentence, stats: CorpusStats) -> bool:
 
 def select_answer(considered: Considered, settings: Settings, stats: CorpusStats) -> list[CandidateSentence]:
     """The best candidate, and the further ones scoring at least a share of it: for list and why
-    questions (which gather members and reasons across passages) a lower share than for the others."""
+    questions (which gather members and reasons across passages) a lower share than for the others. A
+    list question also gathers sentences naming members not named yet, each with its own citation."""
     pool = [c for c in considered.candidates if answerable(c, stats)]
-    share = (
-        settings.list_sentence_share if considered.kind in ("list", "why") else settings.extra_sentence_share
-    )
-    return select_mmr(pool, settings.max_answer_sentences, settings.mmr_lambda, relative_cutoff=share)
+    gathers = considered.kind in ("list", "why")
+    share = settings.list_sentence_share if gathers else settings.extra_sentence_share
+    chosen = select_mmr(pool, settings.max_answer_sentences, settings.mmr_lambda, relative_cutoff=share)
+    if considered.kind == "list" and chosen:
+        chosen = _gather_members(considered, pool, chosen, settings)
+    return chosen
+
+
+# A sentence naming new members joins a list answer if it scores at least this share of the best one.
+LIST_MEMBER_SHARE = 0.25
+
+
+def _gather_members(
+    considered: Considered, pool: list[CandidateSentence], chosen: list[CandidateSentence], settings: Settings
+) -> list[CandidateSentence]:
+    asked = named_members(considered.asked)
+    named = set().union(*(named_members(c.sentence.text) for c in chosen)) | asked
+    best = chosen[0].relevance
+    gathered = list(chosen)
+    for candidate in sorted(pool, key=lambda c: -c.relevance):
+        if len(gathered) >= settings.max_answer_sentences or candidate.relevance < LIST_MEMBER_SHARE * best:
+            break
+        if candidate in gathered:
+            continue
+        new = named_members(candidate.sentence.text) - named
+        if new:
+            gathered.append(candidate)
+            named |= new
+    return gathered
 
 
 def ranked_passages(considered: Considered) -> list[SearchHit]:

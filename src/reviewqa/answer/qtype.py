@@ -92,3 +92,32 @@ def verdict(question: str, evidence: str) -> Literal["Yes", "No"]:
     """The verdict a yes/no question gets from its evidence sentence: "No" when the evidence negates
     (more negation cues than the question itself has), else "Yes"."""
     return "No" if negated(evidence) > negated(question) else "Yes"
+
+
+_CITATION = re.compile(r"\([^()]*\b(?:19|20)\d{2}[a-z]?\s*\)|\b[A-Z][\w'-]+ et\s+al\.?")
+_TOKEN = re.compile(r"[A-Za-z][\w/-]*")
+_COMMON_CAPITALISED = frozenset(
+    {"The", "This", "These", "That", "Those", "In", "A", "An", "It", "Its", "Their", "There", "However",
+     "Further", "Furthermore", "Moreover", "Thus", "While", "When", "Although", "Both", "Also", "First",
+     "Second", "Third", "Finally", "Similar", "Similarly", "Compared", "To", "For", "Of", "As", "By", "On",
+     "With", "Because", "Since", "After", "Before", "Despite", "Overall", "Table", "Figure", "Fig"}
+)  # fmt: skip
+
+
+def named_members(sentence: str) -> set[str]:
+    """Names a sentence mentions that could be members of a list: drug names (INN stems), names with digits
+    or inner capitals (H1N1, IGF1R, I-SPY), and capitalised words inside the sentence (places, trials);
+    citations ("(Yee et al. 2017)") are not names."""
+    from reviewqa.answer.figures import looks_like_drug
+
+    text = _CITATION.sub(" ", sentence)
+    names = set()
+    for position, match in enumerate(_TOKEN.finditer(text)):
+        word = match.group(0).strip("-/")
+        if len(word) < 3 or word in _COMMON_CAPITALISED:
+            continue
+        inner = any(c.isupper() for c in word[1:]) or any(c.isdigit() for c in word)
+        proper = word[0].isupper() and position > 0
+        if looks_like_drug(word) or inner or proper:
+            names.add(word.lower())
+    return names

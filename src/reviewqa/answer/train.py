@@ -58,7 +58,6 @@ LIGHTGBM_PARAMS: dict[str, Any] = {
     "verbose": -1,
 }
 LIGHTGBM_ROUNDS = 300
-CALIBRATION_BINS = 10
 
 
 @dataclass
@@ -147,46 +146,13 @@ def folds_of(ids: Sequence[str], folds: int = FOLDS) -> dict[str, int]:
     return {i: int(hashlib.sha256(i.encode()).hexdigest(), 16) % folds for i in ids}
 
 
-def expected_calibration_error(
-    confidence: np.ndarray, right: np.ndarray, bins: int = CALIBRATION_BINS
-) -> float:
-    """Mean |accuracy - confidence| over equal-width confidence bins, weighted by their size."""
-    edges = np.linspace(0, 1, bins + 1)
-    which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
-    error = 0.0
-    for b in range(bins):
-        inside = which == b
-        if inside.any():
-            error += inside.mean() * abs(right[inside].mean() - confidence[inside].mean())
-    return round(float(error), 4)
-
-
-def reliability(
-    confidence: np.ndarray, right: np.ndarray, bins: int = CALIBRATION_BINS
-) -> list[dict[str, Any]]:
-    """Per bin: its range, how many answers, their mean confidence and the share right."""
-    edges = np.linspace(0, 1, bins + 1)
-    which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
-    table = []
-    for b in range(bins):
-        inside = which == b
-        table.append(
-            {
-                "low": round(float(edges[b]), 2),
-                "high": round(float(edges[b + 1]), 2),
-                "answers": int(inside.sum()),
-                "confidence": round(float(confidence[inside].mean()), 4) if inside.any() else None,
-                "right": round(float(right[inside].mean()), 4) if inside.any() else None,
-            }
-        )
-    return table
-
-
 def fit_confidence(
     inputs: np.ndarray, right: np.ndarray, sources: Sequence[str], ids: Sequence[str], seed: int
 ) -> tuple[dict[str, Any], np.ndarray]:
     """The confidence file's content, and cross-fitted confidences (each from a model fit without its
     fold) for an honest calibration report."""
+    from reviewqa.eval.metrics import expected_calibration_error, reliability
+
     folds = folds_of(list(ids))
     crossed = np.zeros(len(right))
     fold_of = np.array([folds[i] for i in ids])
@@ -198,11 +164,14 @@ def fit_confidence(
     report = {}
     for source in sorted(set(sources)):
         mine = np.array([s == source for s in sources])
+        held_confidence, held_right = crossed[mine].tolist(), right[mine].tolist()
         report[source] = {
             "answers": int(mine.sum()),
             "right": round(float(right[mine].mean()), 4),
-            "ece_cross_fitted": expected_calibration_error(crossed[mine], right[mine]),
-            "reliability_cross_fitted": reliability(crossed[mine], right[mine]),
+            "ece_cross_fitted": round(
+                expected_calibration_error(crossed[mine].tolist(), right[mine].tolist()), 4
+            ),
+            "reliability_cross_fitted": reliability(crossed[mine].tolist(), right[mine].tolist()),
         }
     data = {
         "inputs": list(CONFIDENCE_INPUTS),
@@ -237,9 +206,7 @@ __all__ = [
     "RANKER_KINDS",
     "Examples",
     "collect",
-    "expected_calibration_error",
     "fit_confidence",
-    "reliability",
     "top1_accuracy",
     "train_ranker",
     "write_model",

@@ -28,19 +28,6 @@ from reviewqa.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def review_right(text: str, reference: str, evidence: list[str], answerable: bool) -> bool:
-    """An answer to a review gold question is right when every key term of the reference is in it (or,
-    for a reference without key terms, it quotes the evidence); any answer to an out-of-scope one is wrong."""
-    from reviewqa.eval import metrics as m
-
-    if not answerable:
-        return False
-    recall = m.key_term_recall(text, reference)
-    if recall is not None:
-        return recall == 1.0
-    return any(m.quote_supports(text, phrase) for phrase in evidence)
-
-
 def run_training(
     settings: Settings,
     covidqa_dir: Path,
@@ -135,7 +122,7 @@ def run_training(
         )
         text = review_engine.draft_text(draft) if draft.chosen else ""
         inputs.append(draft.confidence_inputs)
-        right.append(bool(text) and review_right(text, q.answer, q.evidence, q.answerable))
+        right.append(bool(text) and m.answer_right(text, q.answer, q.evidence, q.answerable))
         sources.append("review-dev")
         ids.append(f"review:{q.id}")
     confidence_data, _ = fit_confidence(
