@@ -168,10 +168,8 @@ def fit_confidence(
         report[source] = {
             "answers": int(mine.sum()),
             "right": round(float(right[mine].mean()), 4),
-            "ece_cross_fitted": round(
-                expected_calibration_error(crossed[mine].tolist(), right[mine].tolist()), 4
-            ),
-            "reliability_cross_fitted": reliability(crossed[mine].tolist(), right[mine].tolist()),
+            "ece_cross_fitted": round(expected_calibration_error(held_confidence, held_right) or 0.0, 4),
+            "reliability_cross_fitted": reliability(held_confidence, held_right),
         }
     data = {
         "inputs": list(CONFIDENCE_INPUTS),
