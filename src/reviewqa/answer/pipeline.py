@@ -65,6 +65,7 @@ class Considered:
     candidates: list[CandidateSentence]
     features: np.ndarray  # one row of features.FEATURES per candidate
     scores: np.ndarray  # the ranker's probability per candidate (the hand-weighted relevance without one)
+    learned: bool = False  # whether ``scores`` are the ranker's probabilities
 
 
 @dataclass
@@ -130,7 +131,7 @@ class AnswerEngine:
             scores = np.array([c.relevance for c in candidates], dtype=np.float64)
         for candidate, value in zip(candidates, scores, strict=True):
             candidate.relevance = float(value)
-        return Considered(asked, kind, hits, terms, candidates, features, scores)
+        return Considered(asked, kind, hits, terms, candidates, features, scores, learned=model is not None)
 
     def answer(
         self,
@@ -246,6 +247,12 @@ def select_answer(considered: Considered, settings: Settings, stats: CorpusStats
     gathers = considered.kind in ("list", "why")
     share = settings.list_sentence_share if gathers else settings.extra_sentence_share
     chosen = select_mmr(pool, settings.max_answer_sentences, settings.mmr_lambda, relative_cutoff=share)
+    if considered.learned and len(chosen) == 1 and chosen[0].relevance < settings.second_sentence_below:
+        # The best sentence is unsure to hold the answer: the next best joins it (measured on the dev
+        # splits: the shortest answer that is likely complete; docs/answers.md).
+        runner_up = next((c for c in sorted(pool, key=lambda c: -c.relevance) if c is not chosen[0]), None)
+        if runner_up is not None:
+            chosen.append(runner_up)
     if considered.kind == "list" and chosen:
         chosen = _gather_members(considered, pool, chosen, settings)
     return chosen
