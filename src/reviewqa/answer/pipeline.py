@@ -28,7 +28,7 @@ from reviewqa.answer.evidence import (
     select_mmr,
 )
 from reviewqa.answer.features import FEATURES, candidate_features
-from reviewqa.answer.qtype import QuestionType, named_members, question_type
+from reviewqa.answer.qtype import QuestionType, asked_plural, named_members, question_type
 from reviewqa.answer.qtype import verdict as verdict_of
 from reviewqa.answer.question import retrieval_question, validate_history, validate_question
 from reviewqa.answer.ranker import (
@@ -231,8 +231,12 @@ class AnswerEngine:
 
 
 def answerable(candidate: CandidateSentence, stats: CorpusStats) -> bool:
-    """Front matter (links, author lists, licences) and questions are never quoted as an answer."""
+    """Front matter (links, author lists, licences), questions, and sentences announcing points their
+    paragraph does not hold ("As noted below, there are additional reasons...") are never quoted as an
+    answer: none of them states one."""
     key = candidate.key
+    if key in stats.dangling_announcements:
+        return False
     if key in stats.forms:
         return not stats.form(key, "question_mark") and not stats.form(key, "front_matter")
     text = candidate.sentence.text.strip()
@@ -258,8 +262,9 @@ def select_answer(considered: Considered, settings: Settings, stats: CorpusStats
     return chosen
 
 
-# A sentence naming new members joins a list answer if it scores at least this share of the best one.
-LIST_MEMBER_SHARE = 0.25
+# A sentence naming new members joins a list answer if it scores at least this share of the best one and
+# names the kind of thing asked for ("antibodies" -> "antibody").
+LIST_MEMBER_SHARE = 0.1
 
 
 def _gather_members(
@@ -267,6 +272,7 @@ def _gather_members(
 ) -> list[CandidateSentence]:
     asked = named_members(considered.asked)
     named = set().union(*(named_members(c.sentence.text) for c in chosen)) | asked
+    kind_of_member = asked_plural(considered.asked)
     best = chosen[0].relevance
     gathered = list(chosen)
     for candidate in sorted(pool, key=lambda c: -c.relevance):
@@ -275,7 +281,7 @@ def _gather_members(
         if candidate in gathered:
             continue
         new = named_members(candidate.sentence.text) - named
-        if new:
+        if new and (kind_of_member is None or kind_of_member in candidate.sentence.text.lower()):
             gathered.append(candidate)
             named |= new
     return gathered

@@ -121,3 +121,19 @@ def named_members(sentence: str) -> set[str]:
         if looks_like_drug(word) or inner or proper:
             names.add(word.lower())
     return names
+
+
+_NOT_PLURAL = frozenset({"does", "this", "these", "those", "was", "has", "is", "its", "his", "thus"})
+_ASKED_PLURAL = re.compile(r"\b(?:which|what)\s+(?:[\w/-]+\s+){0,3}?([a-z]+(?:ies|s))\b", re.I)
+
+
+def asked_plural(question: str) -> str | None:
+    """The stem of the plural noun a list question asks for ("Which IGF1R antibodies..." -> "antibod",
+    "Which trials..." -> "trial"), or None."""
+    match = _ASKED_PLURAL.search(question)
+    if not match:
+        return None
+    word = match.group(1).lower()
+    if len(word) < 4 or word in _NOT_PLURAL:
+        return None
+    return word[:-3] if word.endswith("ies") else word[:-1]

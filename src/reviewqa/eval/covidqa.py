@@ -253,8 +253,23 @@ def run_covidqa(
             rows.append(row)
         per_question[name] = rows
         results[name] = summarise(rows)
+    answered = [r for r in per_question["reviewqa"] if not r["abstained"]]
+    confidence = [r["confidence"] for r in answered]
+    right = [r["contains"] for r in answered]
+    calibration = {
+        "how": f"confidence model fitted on COVID-QA dev and the review's dev split; on split {split} "
+        + (
+            "in-sample (the cross-fitted figure is in answer/models/confidence.json)"
+            if split == "dev"
+            else "unseen"
+        ),
+        "answers": len(answered),
+        "ece": m.expected_calibration_error(confidence, right),
+        "reliability": m.reliability(confidence, right),
+    }
     return {
         "benchmark": "COVID-QA",
+        "calibration": calibration,
         "split": split,
         "questions": len(questions),
         "articles_indexed": len({p.document for p in index.passages}),
