@@ -4,7 +4,8 @@ Ranker (candidate sentence -> probability it holds the answer), trained on
 - COVID-QA train: a candidate is positive when it holds the gold span (or 80% of its tokens) and is from
   the question's article;
 - the review's gold dev split: a candidate is positive when it holds or overlaps an evidence phrase.
-Confidence model (answer -> probability it is right), fitted on the dev splits of both gold sets: COVID-QA
+Confidence model (a given answer -> probability it is right), fitted on the answers given (not abstained)
+for the dev splits of both gold sets: COVID-QA
 dev (right = the answer contains the gold span) and the review's dev split (right = every key term of the
 reference is in the answer, or, without key terms, a quote covers the evidence; an answer to an
 out-of-scope question is wrong). The review's dev questions also train the ranker, so their confidence

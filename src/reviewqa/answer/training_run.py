@@ -107,10 +107,13 @@ def run_training(
         fold_rankers[k] = ranker_of(train_ranker(fx, fy, kind, seed))
 
     # Confidence: every dev question answered (no abstention), its inputs and whether it is right.
-    open_settings = settings.replace(abstain_threshold=0.0)
     inputs, right, sources, ids = [], [], [], []
+    # Only answers the pipeline gives (support at or above the abstain threshold) are calibrated: the
+    # confidence is the probability that a shown answer is right.
     for q in covid_dev:
         draft = covid_engine.draft(q.question, covid_settings, ranker=ranker, confidence_model=None)
+        if draft.support < settings.abstain_threshold:
+            continue
         text = covid_engine.draft_text(draft) if draft.chosen else ""
         inputs.append(draft.confidence_inputs)
         right.append(bool(text) and contains_gold(text, q.answer))
@@ -118,8 +121,10 @@ def run_training(
         ids.append(f"covidqa:{q.id}")
     for q in review_dev:
         draft = review_engine.draft(
-            q.question, open_settings, ranker=fold_rankers[review_folds[q.id]], confidence_model=None
+            q.question, settings, ranker=fold_rankers[review_folds[q.id]], confidence_model=None
         )
+        if draft.support < settings.abstain_threshold:
+            continue
         text = review_engine.draft_text(draft) if draft.chosen else ""
         inputs.append(draft.confidence_inputs)
         right.append(bool(text) and m.answer_right(text, q.answer, q.evidence, q.answerable))
