@@ -74,6 +74,9 @@ class Settings:
     max_question_tokens: int = 200
     abstain_threshold: float = 0.4  # calibrated on the dev split of eval/gold.jsonl (README: Answers)
     mmr_lambda: float = 0.7
+    # "learned": candidate sentences ranked by the trained ranker (answer/models/ranker.json);
+    # "heuristic": by the hand-weighted relevance (cosine, term coverage, context, passage rank).
+    answer_ranker: str = "learned"
     # Further sentences join the best one when they score at least this share of it (its probability of
     # holding the answer): list and why questions gather members and reasons, the others stay short.
     extra_sentence_share: float = 0.85
@@ -143,6 +146,7 @@ class Settings:
 CHOICES: dict[str, tuple[str, ...]] = {
     "search_mode": ("hybrid", "dense", "bm25"),
     "fusion": ("weighted", "rrf"),
+    "answer_ranker": ("learned", "heuristic"),
 }
 # (setting, lowest, highest or None): the numbers that make sense for each numeric setting.
 RANGES: tuple[tuple[str, float, float | None], ...] = (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -124,7 +125,10 @@ class AnswerEngine:
         score_candidates(candidates, terms, self.stats, settings.candidate_k)
         kind = question_type(asked)
         features = candidate_features(asked, kind, candidates, hits, terms, self.stats)
-        model = load_ranker() if ranker is True else (ranker or None)
+        if ranker is True:
+            model = load_ranker() if settings.answer_ranker == "learned" else None
+        else:
+            model = ranker or None
         if model is not None:
             scores = model.predict(features)
         else:
@@ -164,6 +168,10 @@ class AnswerEngine:
         # right one: on the dev splits a threshold on the calibrated probability could not do both
         # (docs/answers.md, "Confidence and abstention").
         abstained = draft.support < settings.abstain_threshold or not chosen
+        if abstained:
+            # The model is calibrated on the answers given; an abstention's confidence never exceeds its
+            # support, which says the documents do not cover the question.
+            score = min(score, draft.support)
         citations = []
         text = ABSTAIN_TEXT
         verdict = None
@@ -288,16 +296,20 @@ def _gather_members(
 
 
 def ranked_passages(considered: Considered) -> list[SearchHit]:
-    """The retrieved passages ordered by their best candidate sentence's score (ties: retrieval order)."""
+    """The retrieved passages ordered by their best candidate sentence's score (ties: retrieval order),
+    each scored by it when the scores are the ranker's probabilities."""
     best: dict[str, float] = {}
     for candidate in considered.candidates:
         pid = candidate.passage.passage_id
-        best[pid] = max(best.get(pid, -np.inf), candidate.relevance)
+        best[pid] = max(best.get(pid, 0.0), candidate.relevance)
     order = sorted(
         range(len(considered.hits)),
-        key=lambda i: (-best.get(considered.hits[i].passage.passage_id, -np.inf), i),
+        key=lambda i: (-best.get(considered.hits[i].passage.passage_id, 0.0), i),
     )
-    return [considered.hits[i] for i in order]
+    hits = [considered.hits[i] for i in order]
+    if not considered.learned:
+        return hits
+    return [dataclasses.replace(hit, score=best.get(hit.passage.passage_id, 0.0)) for hit in hits]
 
 
 def confidence_inputs(

@@ -109,7 +109,8 @@ def run_training(
     # Confidence: every dev question answered (no abstention), its inputs and whether it is right.
     inputs, right, sources, ids = [], [], [], []
     # Only answers the pipeline gives (support at or above the abstain threshold) are calibrated: the
-    # confidence is the probability that a shown answer is right.
+    # confidence is the probability that a shown answer is right. (Fitted on every draft, it was worse
+    # calibrated on the answers shown: review dev ECE 0.107 against 0.075, cross-fitted.)
     for q in covid_dev:
         draft = covid_engine.draft(q.question, covid_settings, ranker=ranker, confidence_model=None)
         if draft.support < settings.abstain_threshold:

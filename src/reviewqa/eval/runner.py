@@ -34,7 +34,8 @@ WARM_UP_QUESTION = "What is IGF1R?"
 RECORDED_SETTINGS = (
     "top_k", "candidate_k", "max_answer_sentences", "abstain_threshold", "mmr_lambda", "search_mode",
     "fusion", "rrf_k", "dense_weight", "fusion_depth", "chunk_tokens", "chunk_overlap_sentences",
-    "support_min_score", "model_path",
+    "support_min_score", "model_path", "answer_ranker", "extra_sentence_share", "list_sentence_share",
+    "second_sentence_below",
 )  # fmt: skip
 
 
