@@ -27,6 +27,11 @@ class Document:
     key: str | None = None  # bibliography key of the cited work this document is (sources only)
     # (page number, start, end) character ranges of ``text``; empty for plain text
     pages: list[tuple[int, int, int]] = field(default_factory=list)
+    # Read from the document itself (PDF metadata, first page, a plain-text header); empty when unknown
+    doi: str = ""
+    journal: str = ""
+    licence: str = ""
+    url: str = ""
 
     def page_at(self, offset: int) -> int | None:
         for number, start, end in self.pages:

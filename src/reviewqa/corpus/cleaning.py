@@ -38,6 +38,7 @@ class Line:
     text: str
     page: int | None
     open_end: bool = False  # the raw line ended in whitespace
+    label: bool = False  # a section label given outside the text (front matter), a heading wherever it stands
 
 
 @dataclass
@@ -54,6 +55,10 @@ class Block:
     @property
     def last(self) -> str:
         return self.lines[-1].text
+
+    @property
+    def label(self) -> bool:
+        return self.lines[0].label
 
 
 @dataclass
@@ -93,17 +98,37 @@ def clean_text(raw: str, *, outline: list[tuple[str, ...]] | None = None) -> Cle
     return clean_pages([raw], paged=False, outline=outline)
 
 
+def clean_parts(parts: list[tuple[str, str]], *, outline: list[tuple[str, ...]] | None = None) -> CleanedText:
+    """Clean a plain-text document given as labelled parts (front matter's "Abstract", "Main text"): each
+    label is a top-level heading, the headings found inside a part are sections of their own."""
+    lines: list[Line] = []
+    for name, text in parts:
+        lines += [Line(_normalise_line(name), None, label=True), Line("", None)]
+        lines += [
+            Line(_normalise_line(raw), None, raw[-1:].isspace())
+            for raw in _normalise_characters(text).split("\n")
+        ]
+        lines.append(Line("", None))
+    return _clean_lines(lines, paged=False, outline=outline)
+
+
 def clean_pages(
     pages: list[str], *, paged: bool = True, outline: list[tuple[str, ...]] | None = None
 ) -> CleanedText:
     """Clean a document given as page texts; ``paged`` keeps page numbers (1-based) in the result."""
-    lines = _read_lines(pages, paged)
+    return _clean_lines(_read_lines(pages, paged), paged=paged, outline=outline)
+
+
+def _clean_lines(lines: list[Line], *, paged: bool, outline: list[tuple[str, ...]] | None) -> CleanedText:
     vocabulary = Vocabulary.from_lines(line.text for line in lines)
     blocks = _blocks(lines, split_short_lines=paged)
     if _open_ends_mark_continuation(lines):
         for block in blocks:
             block.continues = block.lines[-1].open_end
-    candidates = find_headings([_joined(block.lines, vocabulary)[0] for block in blocks], blocks, outline)
+    texts = [_joined(block.lines, vocabulary)[0] for block in blocks]
+    candidates = find_headings(
+        texts, blocks, outline, labels={i for i, block in enumerate(blocks) if block.label}
+    )
     return _assemble(blocks, candidates, vocabulary, outline)
 
 
@@ -182,7 +207,10 @@ def _blocks(lines: list[Line], *, split_short_lines: bool) -> list[Block]:
                 blocks.append(Block(current))
             current = []
             continue
-        if current and split_short_lines and _starts_new_block(current[-1].text, line.text, typical):
+        labelled = line.label or (current and current[-1].label)
+        if current and (
+            labelled or (split_short_lines and _starts_new_block(current[-1].text, line.text, typical))
+        ):
             blocks.append(Block(current))
             current = []
         current.append(line)

@@ -45,6 +45,7 @@ class HeadingCandidate:
     first_block: int
     end_block: int  # exclusive
     text: str
+    label: bool = False  # a section label from outside the text (front matter): top level, no parent
 
 
 def normalise_heading(text: str) -> str:
@@ -52,14 +53,24 @@ def normalise_heading(text: str) -> str:
 
 
 def find_headings(
-    block_texts: Sequence[str], blocks: Sequence[BlockLike], outline: Sequence[tuple[str, ...]] | None
+    block_texts: Sequence[str],
+    blocks: Sequence[BlockLike],
+    outline: Sequence[tuple[str, ...]] | None,
+    *,
+    labels: set[int] | None = None,
 ) -> list[HeadingCandidate]:
-    """Headings among ``blocks`` (whose joined texts are ``block_texts``), in order."""
+    """Headings among ``blocks`` (whose joined texts are ``block_texts``), in order; the blocks in
+    ``labels`` are headings wherever they stand."""
     outline_names = {normalise_heading(path[-1]) for path in outline or ()}
+    labels = labels or set()
     headings: list[HeadingCandidate] = []
     i = 0
     while i < len(blocks):
-        candidate = _heading_at(i, block_texts, blocks, outline_names, headings)
+        if i in labels:
+            headings.append(HeadingCandidate(i, i + 1, block_texts[i], label=True))
+            i += 1
+            continue
+        candidate = _heading_at(i, block_texts, blocks, outline_names, headings, labels)
         if candidate is None:
             i += 1
             continue
@@ -74,8 +85,10 @@ def _heading_at(
     blocks: Sequence[BlockLike],
     outline_names: set[str],
     found: list[HeadingCandidate],
+    labels: set[int],
 ) -> HeadingCandidate | None:
-    spans = [(i, end) for end in range(i + 1, min(i + MAX_BLOCKS_PER_HEADING, len(blocks)) + 1)]
+    last = min(i + MAX_BLOCKS_PER_HEADING, len(blocks))
+    spans = [(i, end) for end in range(i + 1, last + 1) if not labels.intersection(range(i + 1, end))]
     for start, end in spans:  # an outline entry is a heading wherever it stands
         text = " ".join(texts[start:end])
         if normalise_heading(text) in outline_names:
@@ -89,7 +102,7 @@ def _heading_at(
     ):
         return None
     for start, end in spans:
-        if _is_heading_span(texts, blocks, start, end):
+        if end not in labels and _is_heading_span(texts, blocks, start, end):
             return HeadingCandidate(start, end, " ".join(texts[start:end]))
     return None
 
@@ -129,8 +142,14 @@ def assign_sections(
         return _paths_from_outline(headings, outline)
     paths: list[tuple[str, ...]] = []
     for k, heading in enumerate(headings):
-        parent_adjacent = k > 0 and headings[k - 1].end_block == heading.first_block
-        paths.append((*paths[-1], heading.text) if parent_adjacent else (heading.text,))
+        previous = headings[k - 1] if k else None
+        parent_adjacent = (
+            previous is not None and previous.end_block == heading.first_block and not previous.label
+        )
+        if heading.label:
+            paths.append((heading.text,))
+        else:
+            paths.append((*paths[-1], heading.text) if parent_adjacent else (heading.text,))
     return paths
 
 
@@ -141,6 +160,9 @@ def _paths_from_outline(
     paths: list[tuple[str, ...]] = []
     for heading in headings:
         path = by_name.pop(normalise_heading(heading.text), None)
+        if heading.label and path is None:
+            paths.append((heading.text,))
+            continue
         if path is None:
             logger.warning("heading %r is not in the document's outline; placing it after the previous one",
                            heading.text)  # fmt: skip

@@ -22,7 +22,8 @@ from typing import Any
 from tqdm import tqdm
 
 from reviewqa.corpus.chunking import build_passages, document_sentences
-from reviewqa.corpus.cleaning import CleanedText, clean_pages
+from reviewqa.corpus.cleaning import CleanedText, clean_pages, clean_parts
+from reviewqa.corpus.frontmatter import read_front_matter
 from reviewqa.corpus.metadata import DocumentMeta, document_meta, documents_toml_path, load_document_table
 from reviewqa.corpus.readers import READERS, RawDocument, Reader, UnreadableDocumentError, read_document
 from reviewqa.errors import CorpusError
@@ -33,7 +34,9 @@ from reviewqa.settings import Settings, SettingsError
 logger = logging.getLogger(__name__)
 
 # Bump when cleaning, splitting, citation or chunking rules change, so built indexes count as stale.
-CORPUS_FORMAT_VERSION = "3"  # 3: passages carry their work's key; citation rules changed
+CORPUS_FORMAT_VERSION = (
+    "4"  # 4: front matter of plain-text articles read as metadata; doi, journal, licence, url
+)
 PASSAGES_FILE = "passages.jsonl"
 DOCUMENTS_FILE = "documents.json"
 CITED_WORKS_FILE = "cited_works.json"
@@ -181,19 +184,31 @@ def _ingest_document(
 ) -> _Ingested | None:
     if raw.is_empty:
         return None
-    cleaned = clean_pages(raw.pages, paged=raw.paged, outline=meta.outline or None)
+    outline = meta.outline or None
+    front = None if raw.paged else read_front_matter(raw.pages[0])
+    if front is not None:
+        cleaned = clean_parts(front.parts, outline=outline)
+        found = {**front.fields, "year": str(front.year or ""), "doi": front.doi}
+    else:
+        cleaned = clean_pages(raw.pages, paged=raw.paged, outline=outline)
+        found = raw.metadata
     if not cleaned.paragraphs:
         return None
+    year = found.get("year", "")
     document = Document(
         doc_id=document_id(relative),
         path=relative,
         text=cleaned.text,
-        title=meta.title or raw.metadata.get("title", "") or PurePosixPath(relative).stem,
-        authors=meta.authors or raw.metadata.get("authors", ""),
-        year=meta.year,
+        title=meta.title or found.get("title", "") or PurePosixPath(relative).stem,
+        authors=meta.authors or found.get("authors", ""),
+        year=meta.year or (int(year) if year.isdigit() else None),
         kind=meta.kind,
         key=meta.key,
         pages=cleaned.pages,
+        doi=found.get("doi", ""),
+        journal=found.get("journal", ""),
+        licence=found.get("licence", ""),
+        url=found.get("url", ""),
     )
     sentences = document_sentences(cleaned)
     passages = build_passages(
@@ -241,6 +256,10 @@ def _document_record(item: _Ingested) -> dict[str, Any]:
         "year": document.year,
         "kind": document.kind,
         "key": document.key,
+        "doi": document.doi,
+        "journal": document.journal,
+        "licence": document.licence,
+        "url": document.url,
         "pages": len(document.pages),
         "passages": len(item.passages),
         "sentences": item.sentences,
