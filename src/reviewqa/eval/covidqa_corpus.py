@@ -26,13 +26,6 @@ log = logging.getLogger(__name__)
 ARTICLES = "articles.jsonl"
 QUESTIONS = "questions.jsonl"
 INDEXED_SPLITS = ("train", "dev")  # never "test": it is withheld
-# TEMPORARY, until the `pdfs` branch's "Front matter:" change (CORD-19 header lines read into document
-# metadata by ingest) is merged: the benchmark strips the header lines itself, so that the URL, SHA,
-# author list and licence are not indexed as if they were text. Remove with that merge.
-_HEADER_LINE = re.compile(
-    r"^(?:https?://\S+|SHA:\s*\S+|Authors?:.*|Date:.*|DOI:.*|License:.*|Abstract:\s*nan)\s*$", re.I
-)
-_SECTION_LABEL = re.compile(r"^(?:Abstract|Text):\s*", re.I)
 
 
 class BenchmarkDataError(ReviewqaError):
@@ -80,13 +73,6 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
         raise BenchmarkDataError(f"{path} is not JSON lines: {exc}") from exc
 
 
-def article_text(text: str) -> str:
-    """The article as a plain-text document: header lines dropped (TEMPORARY, see above), the
-    "Abstract:"/"Text:" labels removed."""
-    lines = [line for line in text.splitlines() if not _HEADER_LINE.match(line.strip())]
-    return "\n".join(_SECTION_LABEL.sub("", line) for line in lines).strip() + "\n"
-
-
 def corpus_settings(settings: Settings, cache_dir: Path) -> Settings:
     """Settings whose corpus and index live in ``cache_dir`` (the same chunking and model as configured)."""
     root = cache_dir / "covidqa"
@@ -98,7 +84,9 @@ def write_corpus(settings: Settings, articles: list[dict[str, Any]]) -> int:
     corpus fingerprint, and with it the built index, stays valid). Returns how many files were written."""
     documents = settings.documents_dir
     documents.mkdir(parents=True, exist_ok=True)
-    wanted = {f"{a['document']}.txt": article_text(a["text"]) for a in articles}
+    # As distributed: ingest reads the CORD-19 header (URL, SHA, authors, date, DOI, licence) as document
+    # metadata, never as text, and the "Abstract:"/"Text:" parts as sections.
+    wanted = {f"{a['document']}.txt": a["text"] for a in articles}
     written = 0
     for name, text in wanted.items():
         path = documents / name
