@@ -8,7 +8,13 @@ import pytest
 from conftest import make_settings
 
 from reviewqa.answer import answer, engine_for
-from reviewqa.answer.stats import DERIVED_WRITERS, STATS_VERSION, compute_sentence_terms, load_sentence_stats
+from reviewqa.answer.stats import (
+    DERIVED_WRITERS,
+    FORM,
+    STATS_VERSION,
+    compute_sentence_terms,
+    load_sentence_stats,
+)
 from reviewqa.models import Answer
 
 pytestmark = pytest.mark.slow
@@ -41,6 +47,7 @@ NEWCOMER_QUESTIONS = [
     (
         "Why were endocrine-resistant ER+ tumours the wrong target?",
         ["endocrine-resistant tumors become more sensitive to insulin due to a relative lack of igf1r",
+         "had very little expression of igf1r", "the actual target, igf1r was not expressed",
          "resistant to tamoxifen also has lowered levels of this receptor",
          "by definition, these tumors were endocrine resistant"],
     ),
@@ -158,8 +165,9 @@ def test_answer_statistics_are_stored_at_index_time_and_read_on_load(header_inde
     terms, forms = stored
     computed = compute_sentence_terms(index.passages, index.tokenize, index.expand_in_document)
     assert terms == computed
-    front = [key for key, row in forms.items() if row[2]]  # the front-matter column
-    assert front, "the header lines are flagged as front matter"
+    assert set(forms) == set(terms) and all(len(row) == len(FORM) for row in forms.values())
+    # Ingest reads the header as metadata: none of it is sentence text.
+    assert not any("SHA:" in sentence.text for p in index.passages for sentence in p.sentences)
     stored_answer = answer("Which virus was detected most often?", settings, index)
     index.manifest = {**index.manifest, "derived": {}}  # as if built without the hook: computed in memory
     index._derived.clear()

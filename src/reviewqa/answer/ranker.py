@@ -140,29 +140,27 @@ def _read(path: Path) -> tuple[dict[str, Any], str] | None:
     return json.loads(raw), hashlib.sha256(raw).hexdigest()
 
 
-@functools.lru_cache(maxsize=8)
-def load_ranker(path: Path = RANKER_FILE) -> Ranker | None:
-    """The ranker in ``path``; None (the hand-weighted relevance is used) when absent or unusable."""
+def _load(path: Path, parse: Any, what: str) -> Any:
     found = _read(path)
     if found is None:
         return None
     try:
-        return ranker_from_dict(*found)
+        return parse(*found)
     except (ModelFileError, KeyError, ValueError) as exc:
-        log.warning("ranker %s not used: %s", path, exc)
+        log.warning("%s %s not used: %s", what, path, exc)
         return None
+
+
+@functools.lru_cache(maxsize=8)
+def load_ranker(path: Path = RANKER_FILE) -> Ranker | None:
+    """The ranker in ``path``; None (the hand-weighted relevance is used) when absent or unusable."""
+    return _load(path, ranker_from_dict, "ranker")
 
 
 @functools.lru_cache(maxsize=8)
 def load_confidence(path: Path = CONFIDENCE_FILE) -> ConfidenceModel | None:
-    found = _read(path)
-    if found is None:
-        return None
-    try:
-        return confidence_from_dict(*found)
-    except (ModelFileError, KeyError, ValueError) as exc:
-        log.warning("confidence model %s not used: %s", path, exc)
-        return None
+    """The confidence model in ``path``; None (the support is the confidence) when absent or unusable."""
+    return _load(path, confidence_from_dict, "confidence model")
 
 
 def model_versions() -> dict[str, str | None]:
