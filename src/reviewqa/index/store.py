@@ -19,7 +19,7 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,7 +41,7 @@ from reviewqa.fileio import (
     storage_error,
     swap_in_version,
 )
-from reviewqa.index.abbreviations import mine_abbreviations
+from reviewqa.index.abbreviations import mine_document_abbreviations
 from reviewqa.index.dense import DenseParams, build_dense_index, index_kind, save_dense
 from reviewqa.index.embed import Encoder, model_name
 from reviewqa.index.lexical import Bm25Index
@@ -52,9 +52,14 @@ from reviewqa.settings import Settings
 if TYPE_CHECKING:
     from reviewqa.corpus import FingerprintMemo
 
+# name -> (directory, passages, documents, settings) -> what the manifest records under derived.<name>
+DerivedWriter = Callable[[Path, list[Passage], list[dict[str, Any]], Settings], dict[str, Any]]
+DerivedWriters = Mapping[str, DerivedWriter]
+
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+# 2: abbreviations scoped to the documents that define them (abbreviations.json: documents + query pairs)
+FORMAT_VERSION = 2
 CURRENT = "current"
 BUILDS = "builds"
 UNCHANGED = "the previous index is unchanged"
@@ -147,10 +152,17 @@ def retrieval_text(passage: Passage) -> str:
 # ---------------------------------------------------------------- building
 
 
-def build_index(settings: Settings, *, force: bool = False) -> dict[str, Any]:
+def build_index(
+    settings: Settings,
+    *,
+    force: bool = False,
+    encoder: Encoder | None = None,
+    derived_writers: DerivedWriters | None = None,
+) -> dict[str, Any]:
     """Build ``index/current`` unless it is up to date (then a no-op returning its manifest).
 
     Ingests the corpus first when its passages are missing or older than the corpus.
+    ``derived_writers`` are passed on to ``write_index``.
     """
     from reviewqa.corpus import (
         corpus_fingerprint,
@@ -177,7 +189,9 @@ def build_index(settings: Settings, *, force: bool = False) -> dict[str, Any]:
         passages = load_passages(settings)
         documents = load_documents(settings)
         warn_keyless_sources(documents)
-        return build_from_passages(settings, passages, documents, fingerprint)
+        return build_from_passages(
+            settings, passages, documents, fingerprint, encoder=encoder, derived_writers=derived_writers
+        )
 
 
 def build_from_passages(
@@ -187,6 +201,7 @@ def build_from_passages(
     fingerprint: str,
     *,
     encoder: Encoder | None = None,
+    derived_writers: DerivedWriters | None = None,
 ) -> dict[str, Any]:
     """Write an index of ``passages`` into a new build folder and make it ``current``.
 
@@ -205,7 +220,15 @@ def build_from_passages(
     except OSError as exc:
         raise storage_error(exc, builds_dir(settings), UNCHANGED) from exc
     try:
-        manifest = write_index(staging, settings, passages, documents, fingerprint, encoder=encoder)
+        manifest = write_index(
+            staging,
+            settings,
+            passages,
+            documents,
+            fingerprint,
+            encoder=encoder,
+            derived_writers=derived_writers,
+        )
         fsync_tree(staging)
         _swap_in(staging, settings.index_dir)
     except OSError as exc:
@@ -234,11 +257,16 @@ def write_index(
     encoder: Encoder | None = None,
     passage_vectors: np.ndarray | None = None,
     embed_sentences: bool = True,
+    derived_writers: DerivedWriters | None = None,
 ) -> dict[str, Any]:
     """Write every artifact of an index into ``directory`` and return its manifest.
 
     ``passage_vectors`` skips embedding the passages (benchmarks cache them between runs);
     ``embed_sentences=False`` leaves the sentence vectors empty (benchmarks do not use them).
+    ``derived_writers`` maps a name to a callable ``(directory, passages, documents, settings) -> dict``
+    that writes artefacts a later stage computes from the corpus (the answer stage's statistics); its
+    result is recorded in the manifest under ``derived.<name>``. The index stage never imports them: the
+    command line passes them in.
     """
     started = time.perf_counter()
     encoder = encoder or Encoder(settings.model_path, batch_size=settings.embed_batch_size)
@@ -271,8 +299,12 @@ def write_index(
     Bm25Index.build(texts, DEFAULT_TOKENIZER).save(directory / BM25_DIR)
     _write_jsonl(directory / PASSAGES, (p.to_dict() for p in passages))
     _write_json(directory / DOCUMENTS, documents)
-    abbreviations = mine_abbreviations(_document_texts(passages))
+    abbreviations = mine_document_abbreviations(_document_texts(passages))
     _write_json(directory / ABBREVIATIONS, abbreviations)
+    derived = {
+        name: writer(directory, passages, documents, settings)
+        for name, writer in (derived_writers or {}).items()
+    }
 
     manifest = {
         "format_version": FORMAT_VERSION,
@@ -302,8 +334,10 @@ def write_index(
             "documents": len({p.document for p in passages}),
             "passages": len(passages),
             "sentences": len(sentence_keys),
-            "abbreviations": len(abbreviations),
+            "abbreviations": sum(len(found) for found in abbreviations["documents"].values()),
+            "query_abbreviations": len(abbreviations["query"]),
         },
+        "derived": derived,
         "files": _describe_files(directory),
     }
     _write_json(directory / MANIFEST, manifest)
@@ -325,7 +359,7 @@ def _unique_sentences(passages: list[Passage]) -> tuple[list[tuple[str, int, int
     return keys, np.asarray(rows, dtype=np.int32)
 
 
-def _document_texts(passages: list[Passage]) -> list[str]:
+def _document_texts(passages: list[Passage]) -> dict[str, str]:
     """Each document's distinct sentences in order (overlaps removed), for abbreviation mining."""
     seen: set[tuple[str, int]] = set()
     by_document: dict[str, list[str]] = {}
@@ -336,7 +370,7 @@ def _document_texts(passages: list[Passage]) -> list[str]:
                 by_document.setdefault(passage.document, []).append(sentence.text)
         if not passage.sentences:
             by_document.setdefault(passage.document, []).append(passage.text)
-    return [" ".join(sentences) for sentences in by_document.values()]
+    return {document: " ".join(sentences) for document, sentences in by_document.items()}
 
 
 def _swap_in(staging: Path, index_dir: Path) -> None:
