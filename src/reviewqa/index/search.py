@@ -16,6 +16,7 @@ from reviewqa.corpus.ingest import read_passages
 from reviewqa.errors import IndexNotReadyError, QuestionError, ReviewqaError
 from reviewqa.index import store
 from reviewqa.index.abbreviations import QueryExpander
+from reviewqa.index.build_vectors import query_encoder
 from reviewqa.index.dense import load_dense, reconstruct, search_dense, set_ef_search
 from reviewqa.index.embed import Encoder, QueryBatcher
 from reviewqa.index.fusion import reciprocal_rank_fusion, top, weighted_fusion
@@ -272,9 +273,7 @@ def open_index(directory: Path, settings: Settings, manifest: dict[str, Any] | N
         # faiss raises RuntimeError on a damaged file; json and numpy raise ValueError.
         raise IndexNotReadyError(f"the index at {directory} is corrupt ({exc}). {store.RUN_INDEX}") from exc
     _check_consistent(directory, manifest, passages, dense.ntotal, bm25.size)
-    encoder = Encoder(
-        settings.model_path, batch_size=settings.embed_batch_size, threads=settings.query_threads
-    )
+    encoder = query_encoder(settings, directory, manifest)
     return SearchIndex(
         settings=settings,
         manifest=manifest,

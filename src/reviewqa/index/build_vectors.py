@@ -1,0 +1,196 @@
+"""What a build embeds and how: the encoder for the configured backend, cached vectors reused by content,
+the rest embedded in length-sorted chunks with a labelled progress bar, and the manifest's record of it.
+
+Queries must be embedded in the vector space of the index: :func:`query_encoder` takes the backend from
+the manifest, and an index of the ``onnx-int8`` backend carries its own copy of the int8 model
+(``embed_model.onnx``, hard-linked from the export cache when it can be), so it never depends on what the
+export cache holds later.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from reviewqa.index.embed import Encoder
+from reviewqa.index.onnx_model import RECIPE, file_sha256, int8_model, max_seq_length
+from reviewqa.index.vector_cache import VectorCache
+from reviewqa.settings import Settings
+
+log = logging.getLogger(__name__)
+
+EMBED_MODEL = "embed_model.onnx"  # the int8 model inside an onnx-int8 index
+CHUNK_BATCHES = 4  # batches per progress update and cache commit
+
+
+def onnx_cache_dir(settings: Settings) -> Path:
+    """Where exported int8 models are kept: in the environment (one export per install, shared by every
+    index, test and benchmark), or in the index folder when the environment is read-only."""
+    shared = Path(sys.prefix) / "share" / "reviewqa" / "onnx"
+    with contextlib.suppress(OSError):
+        shared.mkdir(parents=True, exist_ok=True)
+    return shared if os.access(shared, os.W_OK) else settings.index_dir / "onnx-models"
+
+
+def build_encoder(settings: Settings, threads: int = 0) -> Encoder:
+    """The encoder of a build with the configured backend (the int8 model exported on first use)."""
+    onnx_path = None
+    if settings.embed_backend == "onnx-int8":
+        onnx_path = int8_model(settings.model_path, onnx_cache_dir(settings))
+    return Encoder(
+        settings.model_path,
+        batch_size=settings.embed_batch_size,
+        threads=threads,
+        backend=settings.embed_backend,
+        onnx_path=onnx_path,
+    )
+
+
+def built_backend(manifest: dict[str, Any]) -> str:
+    """The backend an index was embedded with (indexes older than the setting used torch)."""
+    embedding = manifest.get("embedding")
+    return str(embedding.get("backend", "torch")) if isinstance(embedding, dict) else "torch"
+
+
+def query_encoder(settings: Settings, directory: Path, manifest: dict[str, Any]) -> Encoder:
+    """An encoder for queries in the vector space of the index in ``directory`` (``query_threads``)."""
+    backend = built_backend(manifest)
+    return Encoder(
+        settings.model_path,
+        batch_size=settings.embed_batch_size,
+        threads=settings.query_threads,
+        backend=backend,
+        onnx_path=directory / EMBED_MODEL if backend == "onnx-int8" else None,
+    )
+
+
+def embedding_change(settings: Settings, manifest: dict[str, Any]) -> str:
+    """Why the index's vectors no longer fit the settings ("" if they do)."""
+    built = built_backend(manifest)
+    if built != settings.embed_backend:
+        return f"it was embedded with the {built} backend and embed_backend is now {settings.embed_backend}"
+    return ""
+
+
+@dataclass
+class EmbedCounts:
+    """Texts to embed, and how many of them the encoder actually ran on (the rest came from the cache)."""
+
+    total: dict[str, int] = field(default_factory=dict)
+    embedded: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, dict[str, int]]:
+        return {what: {"texts": n, "embedded": self.embedded.get(what, 0)} for what, n in self.total.items()}
+
+
+@contextlib.contextmanager
+def vector_cache(settings: Settings, encoder: Encoder, dimension: int) -> Iterator[VectorCache | None]:
+    """The index folder's vector cache (None when ``embed_cache_builds`` is 0), pruned after the build."""
+    if settings.embed_cache_builds == 0:
+        yield None
+        return
+    cache = VectorCache.for_index(settings.index_dir, encoder.space, dimension)
+    try:
+        yield cache
+        cache.finish_build(settings.embed_cache_builds)
+    finally:
+        cache.close()
+
+
+def embed_texts(
+    encoder: Encoder, texts: list[str], cache: VectorCache | None, what: str, counts: EmbedCounts
+) -> np.ndarray:
+    """Vectors of ``texts`` in order: cached ones read, distinct others embedded (longest first, in
+    chunks that are committed to the cache as they finish, so an interrupted build keeps its work)."""
+    found = cache.get_many(texts) if cache is not None else {}
+    missing = list(dict.fromkeys(text for i, text in enumerate(texts) if i not in found))
+    counts.total[what] = counts.total.get(what, 0) + len(texts)
+    counts.embedded[what] = counts.embedded.get(what, 0) + len(missing)
+    embedded: dict[str, np.ndarray] = {}
+    missing.sort(key=len, reverse=True)  # length buckets; longest first keeps the ETA on the safe side
+    chunk = max(1, encoder.batch_size * CHUNK_BATCHES)
+    with _progress(len(missing), what, len(texts) - len(missing)) as bar:
+        for start in range(0, len(missing), chunk):
+            part = missing[start : start + chunk]
+            vectors = encoder.encode(part)
+            if cache is not None:
+                cache.put_many(part, vectors)
+            embedded.update(zip(part, vectors, strict=True))
+            bar.update(len(part))
+    if not texts:
+        return np.zeros((0, cache.dimension if cache else encoder.dimension), dtype=np.float32)
+    return np.stack([found[i] if i in found else embedded[text] for i, text in enumerate(texts)])
+
+
+@contextlib.contextmanager
+def _progress(total: int, what: str, cached: int) -> Iterator[Any]:
+    from tqdm import tqdm
+
+    label = f"embedding {total:,} {what}" + (f" ({cached:,} cached)" if cached else "")
+    log.info("%s", label)
+    with tqdm(total=total, desc=label, unit=what.rstrip("s") or "text", disable=total == 0) as bar:
+        yield bar
+
+
+def install_model(encoder: Encoder, directory: Path) -> None:
+    """Put the int8 model the index was embedded with into the index folder (a hard link if possible)."""
+    if encoder.backend != "onnx-int8" or encoder.onnx_path is None:
+        return
+    target = directory / EMBED_MODEL
+    try:
+        os.link(encoder.onnx_path, target)
+    except OSError:  # another file system, or links not allowed
+        shutil.copyfile(encoder.onnx_path, target)
+
+
+def embedding_manifest(encoder: Encoder, counts: EmbedCounts, sentence_vectors: str) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "backend": encoder.backend,
+        "max_seq_length": max_seq_length(encoder.model_path),
+        "batch_size": encoder.batch_size,
+        "sentence_vectors": sentence_vectors,
+        "counts": counts.to_dict(),
+    }
+    if encoder.backend == "onnx-int8" and encoder.onnx_path is not None:
+        record.update(model_file=EMBED_MODEL, model_sha256=file_sha256(encoder.onnx_path), recipe=RECIPE)
+    return record
+
+
+@dataclass
+class IndexVectors:
+    passages: np.ndarray
+    sentences: np.ndarray
+    counts: EmbedCounts
+    sentence_method: str
+
+
+def embed_for_index(
+    settings: Settings,
+    encoder: Encoder,
+    passage_texts: list[str],
+    sentence_texts: list[str] | None,
+    passage_vectors: np.ndarray | None = None,
+) -> IndexVectors:
+    """The vectors of a build: passages (unless given) and distinct sentences (unless None), through
+    the vector cache."""
+    counts = EmbedCounts()
+    dimension = int(passage_vectors.shape[1]) if passage_vectors is not None else encoder.dimension
+    if passage_vectors is not None and sentence_texts is None:  # nothing to embed (benchmarks)
+        return IndexVectors(passage_vectors, np.zeros((0, dimension), np.float32), counts, "none")
+    with vector_cache(settings, encoder, dimension) as cache:
+        if passage_vectors is None:
+            passage_vectors = embed_texts(encoder, passage_texts, cache, "passages", counts)
+        if sentence_texts is None:
+            sentences = np.zeros((0, dimension), dtype=np.float32)
+        else:
+            sentences = embed_texts(encoder, sentence_texts, cache, "sentences", counts)
+    return IndexVectors(passage_vectors, sentences, counts, "embedded alone")
