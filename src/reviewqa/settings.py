@@ -50,6 +50,8 @@ class Settings:
     # on every benchmark, faster per core); "torch": sentence-transformers in fp32.
     embed_backend: str = "onnx-int8"
     embed_batch_size: int = 64
+    # Processes (onnx-int8) or threads (torch) that embed during a build (0: one per core).
+    embed_workers: int = 0
     # Vectors kept in index/embed-cache/ for reuse by content: rows no build of the last N used are
     # dropped after each build (0: no cache; every build embeds everything).
     embed_cache_builds: int = 2
@@ -152,7 +154,7 @@ RANGES: tuple[tuple[str, float, float | None], ...] = (
         "max_answer_sentences", "max_question_tokens", "workers", "max_request_bytes",
     )),
     *((name, 0, None) for name in (
-        "chunk_overlap_sentences", "embed_cache_builds", "query_threads", "query_cache_size",
+        "chunk_overlap_sentences", "embed_workers", "embed_cache_builds", "query_threads", "query_cache_size",
         "answer_cache_size", "fetch_delay_s", "fetch_retries", "fetch_backoff_s",
     )),
     *((name, 0, 1) for name in ("dense_weight", "abstain_threshold", "mmr_lambda", "support_min_score")),

@@ -91,7 +91,7 @@ class Encoder:
     @property
     def dimension(self) -> int:
         if self.backend == "onnx-int8":
-            return int(self.onnx.encode_batch(["x"]).shape[1])
+            return self.onnx.dimension
         model = self.model
         # sentence-transformers 6 renamed the method (the old name warns).
         dimension_of = (
@@ -134,24 +134,18 @@ class Encoder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
     def _encode_onnx(self, texts: list[str], progress: bool) -> np.ndarray:
-        """Length-bucketed batches: texts sorted by token count, each batch padded to its longest."""
+        """One text per run. Dynamic int8 quantisation scales activations per tensor, so in a batch a
+        text's vector would depend on its batch-mates (cosine 0.987 to the text alone at batch 64);
+        alone, a text always gets the same vector, needs no padding, and ran fastest here too
+        (docs/indexing.md)."""
         encodings = self.onnx.tokenize(texts)
-        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
-        vectors: np.ndarray | None = None
-        starts = range(0, len(order), self.batch_size)
+        rows = range(len(texts))
         if progress:
             from tqdm import tqdm
 
-            starts = tqdm(starts, desc="Batches", unit="batch")
-        for start in starts:
-            rows = order[start : start + self.batch_size]
-            hidden, mask = self.onnx.token_vectors([encodings[i] for i in rows])
-            pooled = mean_pool(hidden, mask)
-            if vectors is None:
-                vectors = np.empty((len(texts), pooled.shape[1]), dtype=np.float32)
-            vectors[rows] = pooled
-        assert vectors is not None
-        return vectors
+            rows = tqdm(rows, desc="Texts", unit="text")
+        vectors = [mean_pool(*self.onnx.token_vectors([encodings[i]]))[0] for i in rows]
+        return np.stack(vectors)
 
     def _apply_threads(self) -> None:
         import torch

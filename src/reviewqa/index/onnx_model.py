@@ -62,6 +62,9 @@ def int8_model(model_path: str, cache_dir: Path) -> Path:
     One folder per (source weights, recipe, library versions); written to a temporary folder and renamed,
     under a lock, so a crash or a concurrent build never leaves a half-written model in the cache.
     """
+    from reviewqa.index.embed import check_model_dir
+
+    check_model_dir(model_path)  # a clear error before the slow export
     target = cache_dir / export_key(model_path) / INT8_FILE
     if target.is_file():
         return target
@@ -229,6 +232,11 @@ class OnnxEmbedder:
                 str(self.onnx_path), options, providers=["CPUExecutionProvider"]
             )
         return self._session
+
+    @property
+    def dimension(self) -> int:
+        hidden = next(o for o in self.session.get_outputs() if o.name == "last_hidden_state")
+        return int(hidden.shape[-1])
 
     def tokenize(self, texts: list[str]) -> list[Encoding]:
         return self.tokenizer.encode_batch(texts, add_special_tokens=True)

@@ -82,7 +82,10 @@ class SearchIndex:
         self._neighbours = _neighbour_map(self.passages)
         self.query_cache = LRUCache(self.settings.query_cache_size)
         # Concurrent threads' query vectors are encoded together (see QueryBatcher); per index, not global.
-        self.query_batcher = QueryBatcher(self.encoder.encode, max_batch=self.settings.query_batch_max)
+        # The encoder is looked up per batch: benchmarks swap in the build's encoder after loading.
+        self.query_batcher = QueryBatcher(
+            lambda texts: self.encoder.encode(texts), max_batch=self.settings.query_batch_max
+        )
         self.expander = QueryExpander(self.abbreviations)
 
     def derived(self, name: str, build: Callable[[SearchIndex], T]) -> T:

@@ -8,7 +8,7 @@ folders). SQLite commits are atomic (write-ahead log), so a crash mid-write lose
 the unfinished transaction; each row also carries a digest of its vector bytes, checked on every read,
 so a damaged row is a miss and is dropped, never served. A database SQLite cannot read is moved aside
 and the cache starts empty. Bounded: every build marks the rows it used with its generation number, and
-:meth:`VectorCache.prune` drops rows no build of the last ``keep_builds`` used. Deleting the folder is
+:meth:`VectorCache.finish_build` drops rows no build of the last ``keep_builds`` used. Deleting the folder is
 always safe: the next build embeds everything.
 """
 
@@ -28,15 +28,20 @@ log = logging.getLogger(__name__)
 
 CACHE_DIR = "embed-cache"
 DATABASE = "vectors.sqlite"
+# Uses apart from vectors: a build stamps every row it reads, and rewriting small rows is cheap.
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS vectors (
     key BLOB PRIMARY KEY,      -- sha256(space NUL text)
     vector BLOB NOT NULL,      -- float32, little-endian
-    digest BLOB NOT NULL,      -- blake2b-16 of vector
-    used INTEGER NOT NULL      -- generation of the last build that used it
+    digest BLOB NOT NULL       -- blake2b-16 of vector
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS uses (
+    key BLOB PRIMARY KEY,
+    generation INTEGER NOT NULL  -- the last build that used the vector
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
+SCHEMA_VERSION = 1  # another version's cache is emptied, not misread
 _LOOKUP_CHUNK = 500  # keys per SELECT (SQLite's default limit on parameters is 32,766)
 
 
@@ -78,6 +83,11 @@ class VectorCache:
         try:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")  # WAL: a power cut may lose the last commit, not corrupt
+            if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+                db.executescript(
+                    "DROP TABLE IF EXISTS vectors; DROP TABLE IF EXISTS uses; DROP TABLE IF EXISTS meta;"
+                )
+                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             db.executescript(_SCHEMA)
             db.execute("SELECT count(*) FROM vectors WHERE 0").fetchall()
         except sqlite3.DatabaseError:
@@ -129,7 +139,9 @@ class VectorCache:
                     array = np.frombuffer(vector, dtype="<f4").astype(np.float32)
                     for position in positions[key]:
                         found[position] = array
-                db.execute(f"UPDATE vectors SET used = ? WHERE key IN ({marks})", [self.generation, *chunk])
+            db.executemany(
+                "INSERT OR REPLACE INTO uses VALUES (?, ?)", [(key, self.generation) for key in unique]
+            )
             if damaged:
                 log.warning("vector cache: %d damaged rows dropped (they are embedded again)", len(damaged))
                 db.executemany("DELETE FROM vectors WHERE key = ?", [(key,) for key in damaged])
@@ -144,9 +156,12 @@ class VectorCache:
         rows = []
         for text, vector in zip(texts, vectors, strict=True):
             data = np.ascontiguousarray(vector, dtype="<f4").tobytes()
-            rows.append((text_key(self.space, text), data, _digest(data), self.generation))
+            rows.append((text_key(self.space, text), data, _digest(data)))
         with self._transaction() as db:
-            db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?, ?)", rows)
+            db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)", rows)
+            db.executemany(
+                "INSERT OR REPLACE INTO uses VALUES (?, ?)", [(r[0], self.generation) for r in rows]
+            )
 
     def finish_build(self, keep_builds: int) -> int:
         """Record this build's generation and drop rows the last ``keep_builds`` builds did not use.
@@ -154,9 +169,9 @@ class VectorCache:
         Returns the number of rows dropped."""
         with self._transaction() as db:
             db.execute("INSERT OR REPLACE INTO meta VALUES ('generation', ?)", (self.generation,))
-            dropped = db.execute(
-                "DELETE FROM vectors WHERE used <= ?", (self.generation - max(keep_builds, 1),)
-            ).rowcount
+            oldest_kept = self.generation - max(keep_builds, 1) + 1
+            db.execute("DELETE FROM uses WHERE generation < ?", (oldest_kept,))
+            dropped = db.execute("DELETE FROM vectors WHERE key NOT IN (SELECT key FROM uses)").rowcount
         if dropped:
             log.info("vector cache: %d vectors unused by the last %d builds dropped", dropped, keep_builds)
         return dropped

@@ -1,6 +1,6 @@
-"""A small COVID-QA helper for the indexing benchmarks (not a benchmark itself).
+"""Corpora for the indexing benchmarks (not a benchmark itself): the review as shipped, and COVID-QA.
 
-It writes the articles of the chosen splits as .txt documents into a corpus folder, so the normal
+For COVID-QA it writes the articles of the chosen splits as .txt documents into a corpus folder, so the normal
 ``reviewqa index`` path indexes them, and scores passage retrieval: evidence@k is the share of questions
 for which one of the top k passages contains the gold answer span (case and whitespace ignored).
 The fuller COVID-QA benchmark of the answer stage (``reviewqa bench covidqa``) is the ``answers``
@@ -10,6 +10,7 @@ branch's; this one only needs retrieval and sentence choice.
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,13 +49,24 @@ def write_corpus(documents_dir: Path, splits: Sequence[str] = ("train", "dev")) 
     return written
 
 
-def project_settings(root: Path, **changes: object) -> Settings:
+def covidqa_project(root: Path, **changes: object) -> Settings:
     """Settings of a project under ``root`` whose corpus holds the train and dev articles."""
-    settings = Settings.load(
-        corpus_dir=root / "corpus", index_dir=root / "index", eval_dir=root / "eval", **changes
-    )
+    settings = Settings.load(corpus_dir=root / "corpus", index_dir=root / "index", **changes)
     if not settings.documents_dir.is_dir():
         write_corpus(settings.documents_dir)
+    return settings
+
+
+def review_project(root: Path, **changes: object) -> Settings:
+    """Settings of a project under ``root`` holding the review, its metadata and bibliography as shipped
+    (the gold questions are read from the project's eval folder)."""
+    settings = Settings.load(corpus_dir=root / "corpus", index_dir=root / "index", **changes)
+    if not settings.documents_dir.is_dir():
+        shipped = PROJECT_ROOT / "corpus"
+        settings.documents_dir.mkdir(parents=True)
+        shutil.copy(shipped / "documents" / "igf1r-review.txt", settings.documents_dir)
+        for name in ("documents.toml", "references.tsv"):
+            shutil.copy(shipped / name, settings.corpus_dir / name)
     return settings
 
 
