@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # Part of the export cache key: a change here (or in the libraries below) exports afresh.
-RECIPE = "dynamo-export,eager-attention;quantize_dynamic:QInt8,per_channel,reduce_range,MatMul;v1"
+RECIPE = "dynamo-export,eager-attention;quantize_dynamic:QInt8,per_channel,reduce_range,MatMul;stripped;v2"
 EXPORT_LIBRARIES = ("torch", "transformers", "onnx", "onnxscript", "onnxruntime")
 INT8_FILE = "model_int8.onnx"
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -80,6 +80,7 @@ def int8_model(model_path: str, cache_dir: Path) -> Path:
             (staging / "source.json").write_text(
                 json.dumps({"model_path": model_path, "recipe": RECIPE, "versions": _versions()}, indent=2)
             )
+            staging.chmod(0o755)  # mkdtemp's 0700 would hide it from a service running as another user
             staging.rename(target.parent)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
@@ -153,6 +154,20 @@ def export(model_path: str, out_dir: Path) -> None:
         reduce_range=True,
         op_types_to_quantize=["MatMul"],
     )
+    _strip_provenance(out_dir / INT8_FILE)
+
+
+def _strip_provenance(path: Path) -> None:
+    """Drop the exporter's per-node metadata (source lines and paths of this install), so the same
+    weights and versions give the same bytes on every machine, and a manifest's checksum is portable."""
+    import onnx
+
+    model = onnx.load(str(path))
+    for node in model.graph.node:
+        del node.metadata_props[:]
+        node.doc_string = ""
+    model.graph.doc_string = ""
+    onnx.save(model, str(path))
 
 
 @contextlib.contextmanager
