@@ -142,6 +142,27 @@ def evaluate(index: SearchIndex, probes: list[Probe], pooled: PooledVectors) -> 
     }
 
 
+def review_eval(index: SearchIndex, pooled: PooledVectors) -> list[str]:
+    """`reviewqa eval --split dev` on the review with each kind of sentence vectors (same index)."""
+    from reviewqa.eval.gold import gold_path, load_gold
+    from reviewqa.eval.report import headline_rows
+    from reviewqa.eval.runner import run_eval
+
+    questions = load_gold(gold_path(index.settings.eval_dir))
+    summaries = {}
+    for method, vectors_of in (("alone", index.sentence_vectors_for), ("pooled", pooled.of)):
+        index.sentence_vectors_for = vectors_of  # type: ignore[method-assign]
+        run = run_eval(index.settings, index, "dev", questions=questions, progress=False)
+        summaries[method] = dict(headline_rows(run.summary))
+    del index.sentence_vectors_for  # back to the method
+    lines = ["`reviewqa eval --split dev` on the review", "", "| metric | alone | pooled |", "|---|---|---|"]
+    for label, value in summaries["alone"].items():
+        if "atency" in label or value is None:
+            continue
+        lines.append(f"| {label} | {value:.3f} | {summaries['pooled'][label]:.3f} |")
+    return lines
+
+
 def costs(index: SearchIndex, encoder: Encoder, probes: list[Probe], candidate_k: int) -> dict[str, float]:
     """CPU seconds: all passages, all distinct sentences, and per question the lazy sentences."""
     passages = index.passages
@@ -186,7 +207,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--work-dir", type=Path, default=Path(tempfile.gettempdir()) / "reviewqa-bench-build")
-    parser.add_argument("--skip-costs", action="store_true")
+    parser.add_argument("--skip-costs", action="store_true", help="quality only (costs take minutes)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -199,7 +220,8 @@ def main() -> None:
         "| corpus | method | questions | best sentence is gold: in gold passage | among top 5 |",
         "|---|---|---|---|---|",
     ]
-    cost_lines = []
+    cost_lines: list[str] = []
+    eval_lines: list[str] = []
     for name, settings in corpora.items():
         build_index(settings)
         index = load_index(settings)
@@ -211,13 +233,15 @@ def main() -> None:
                 f"| {name} | {method} | {figures['n']} | {figures['gold passage']:.3f} "
                 f"| {figures['top 5']:.3f} |"
             )
+        if name.startswith("review"):
+            eval_lines = review_eval(index, pooled)
         if not args.skip_costs:
             figures = costs(index, encoder, probes, settings.candidate_k)
             cost_lines.append(
                 f"{name} ({encoder.backend}): " + ", ".join(f"{k} {v:,.1f}" for k, v in figures.items())
             )
         cost_lines.append(f"{name}: pooled sentences fell back to embedding alone {pooled.fallback} times")
-    print("\n".join([*lines, "", *cost_lines]))
+    print("\n".join([*lines, "", *cost_lines, "", *eval_lines]))
 
 
 if __name__ == "__main__":
