@@ -268,11 +268,6 @@ class OnnxEmbedder:
         (hidden,) = self.session.run(["last_hidden_state"], feeds)
         return hidden, feeds["attention_mask"]
 
-    def encode_batch(self, texts: list[str]) -> np.ndarray:
-        """Normalised vectors of ``texts``, run as one batch (callers sort by length)."""
-        hidden, mask = self.token_vectors(self.tokenize(texts))
-        return mean_pool(hidden, mask)
-
 
 def mean_pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """sentence-transformers' mean pooling then ``normalize``: masked mean, divided by max(norm, 1e-12)."""
