@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -77,6 +78,7 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     vectors, queries = real_vectors(args.work_dir)
+    print(f"{len(vectors)} vectors, {len(queries)} queries", file=sys.stderr, flush=True)
     exact = faiss.IndexFlatIP(vectors.shape[1])
     exact.add(vectors)
     _, truth = exact.search(queries, K)
@@ -106,6 +108,7 @@ def main() -> None:
             probe = f"nprobe {max(1, nprobe)} of {ivf.nlist}" if ivf is not None else "efSearch 128"
             figures = f"{per_vector:,.0f} | {build_s:.1f} | {probe} | {recall(found, truth):.3f}"
             rows.append(f"| {name} | {figures} |")
+            print(rows[-1], file=sys.stderr, flush=True)  # progress
     print("\n".join(rows))
 
 
