@@ -15,6 +15,8 @@ import multiprocessing
 import os
 import shutil
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -262,7 +264,21 @@ _WORKER_ENCODER: Encoder | None = None  # one per pool worker process
 
 def _start_worker(model_path: str, onnx_path: str) -> None:
     global _WORKER_ENCODER
+    _exit_with_parent()
     _WORKER_ENCODER = Encoder(model_path, threads=1, backend="onnx-int8", onnx_path=Path(onnx_path))
+
+
+def _exit_with_parent() -> None:
+    """Stop this worker once the build process is gone (a killed build must not leave workers embedding
+    its queued chunks): a daemon thread watches for the worker being re-parented."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def _worker_encode(texts: list[str]) -> np.ndarray:
