@@ -93,8 +93,14 @@ def test_corpus_change_makes_the_index_stale_and_a_build_refreshes_it(project: S
     assert "Somatostatin" in index.search("somatostatin analogues", k=1, mode="bm25")[0].passage.text
 
 
+def remove_index(settings: Settings) -> None:
+    """No build at all (without builds/, a missing ``current`` falls back to the newest build there)."""
+    shutil.rmtree(settings.index_dir / "current")
+    shutil.rmtree(settings.index_dir / "builds")
+
+
 def test_missing_index_says_to_run_reviewqa_index(project: Settings) -> None:
-    shutil.rmtree(project.index_dir / "current")
+    remove_index(project)
     with pytest.raises(IndexNotReadyError, match="reviewqa index"):
         load_index(project)
     assert not index_status(project).ready
@@ -232,7 +238,7 @@ def test_search_command_prints_ranked_passages(project: Settings, monkeypatch: p
 def test_commands_turn_a_missing_index_into_one_line(
     project: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    shutil.rmtree(project.index_dir / "current")
+    remove_index(project)
     monkeypatch.setenv("REVIEWQA_CORPUS_DIR", str(project.corpus_dir))
     monkeypatch.setenv("REVIEWQA_INDEX_DIR", str(project.index_dir))
     result = CliRunner().invoke(main, ["search", "insulin"])

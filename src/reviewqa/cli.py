@@ -43,13 +43,14 @@ def main(ctx: click.Context, config: Path | None, verbose: int) -> None:
 def _register() -> None:
     # Imports stay light: each command imports its heavy dependencies (torch, faiss) when it runs.
     from reviewqa.answer.cli import ask
+    from reviewqa.chat import chat
     from reviewqa.corpus.cli import ingest
     from reviewqa.eval.cli import eval_command
     from reviewqa.index.cli import bench, index_command, search
     from reviewqa.refs.cli import refs
     from reviewqa.service.cli import serve
 
-    for command in (ingest, index_command, search, bench, ask, serve, eval_command, refs):
+    for command in (ingest, index_command, search, bench, ask, chat, serve, eval_command, refs):
         main.add_command(command)
 
 

@@ -15,3 +15,7 @@ class IndexNotReadyError(ReviewqaError):
 
 class QuestionError(ReviewqaError):
     """A question that cannot be answered as asked: empty, whitespace-only or too long."""
+
+
+class StorageError(ReviewqaError):
+    """A file could not be written (disk full, permissions, read-only file system); nothing was replaced."""

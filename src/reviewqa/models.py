@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 DocumentKind = Literal["review", "source"]
+PassageKind = Literal["text", "caption"]
 SECTION_SEPARATOR = " > "
 
 
@@ -27,6 +28,11 @@ class Document:
     key: str | None = None  # bibliography key of the cited work this document is (sources only)
     # (page number, start, end) character ranges of ``text``; empty for plain text
     pages: list[tuple[int, int, int]] = field(default_factory=list)
+    # Read from the document itself (PDF metadata, first page, a plain-text header); empty when unknown
+    doi: str = ""
+    journal: str = ""
+    licence: str = ""
+    url: str = ""
 
     def page_at(self, offset: int) -> int | None:
         for number, start, end in self.pages:
@@ -63,6 +69,7 @@ class Passage:
     cited_works: list[str]  # union of the sentences' keys, in order of first appearance
     # Bibliography key of the cited work whose source document this passage is from; None in the review.
     work_key: str | None = None
+    kind: PassageKind = "text"  # "caption": a figure or table caption (PDFs), kept apart from the text
 
     @property
     def section_label(self) -> str:
@@ -84,6 +91,7 @@ class Passage:
             sentences=[Sentence.from_dict(s) for s in data["sentences"]],
             cited_works=list(data["cited_works"]),
             work_key=data.get("work_key"),  # absent from passages written before it existed
+            kind=data.get("kind", "text"),
         )
 
 
@@ -162,3 +170,36 @@ class Answer:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Answer:
+        """The Answer of ``to_dict`` (e.g. from the API); keys this version does not know are ignored."""
+        values = _known_fields(cls, data)
+        values["citations"] = [
+            Citation(
+                **{
+                    **_known_fields(Citation, citation),
+                    "cited_works": [_cited_work_ref(work) for work in citation.get("cited_works", [])],
+                }
+            )
+            for citation in data.get("citations", [])
+        ]
+        values["passages"] = [
+            RetrievedPassage(**_known_fields(RetrievedPassage, p)) for p in data.get("passages", [])
+        ]
+        return cls(**values)
+
+
+def _known_fields(cls: type, data: dict[str, Any]) -> dict[str, Any]:
+    names = {f.name for f in dataclasses.fields(cls)}
+    return {key: value for key, value in data.items() if key in names}
+
+
+def _cited_work_ref(data: dict[str, Any]) -> CitedWorkRef:
+    support = data.get("support")
+    return CitedWorkRef(
+        **{
+            **_known_fields(CitedWorkRef, data),
+            "support": SourceSupport(**_known_fields(SourceSupport, support)) if support else None,
+        }
+    )

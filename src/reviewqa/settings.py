@@ -61,7 +61,7 @@ class Settings:
     hnsw_ef_construction: int = 200
     hnsw_ef_search: int = 128
     # "weighted" (dense and BM25 scores scaled to [0, 1], summed) or "rrf"; weighted measured better on
-    # SciFact and the review (README, "Benchmarks: retrieval").
+    # SciFact and the review (docs/benchmarks.md, "Retrieval").
     fusion: str = "weighted"
     rrf_k: int = 60
     dense_weight: float = 0.5
@@ -80,11 +80,11 @@ class Settings:
     candidate_k: int = 20
     max_answer_sentences: int = 4
     max_question_tokens: int = 200
-    abstain_threshold: float = 0.4  # calibrated on the dev split of eval/gold.jsonl (README: Answers)
+    abstain_threshold: float = 0.4  # calibrated on the dev split of eval/gold.jsonl (docs/design.md: Answers)
     mmr_lambda: float = 0.7
     # A cited source's best sentence below this cosine is no support (the citation then carries none).
     # On SciFact claims, 0.4 keeps 99.6% of best sentences from the claim's evidence abstract and 2% of
-    # those from an unrelated abstract (README: Answers).
+    # those from an unrelated abstract (docs/design.md: Answers).
     support_min_score: float = 0.4
 
     # Service
@@ -94,13 +94,21 @@ class Settings:
     max_request_bytes: int = 64 * 1024
     # Answers are deterministic for a loaded index, so repeated questions are served from memory (0: off).
     answer_cache_size: int = 1024
+    # How often (at most) a worker checks whether index/current names a new build, which it then loads in
+    # the background and swaps in between requests (docs/operations.md).
+    reload_check_s: float = 2.0
+    # A connection must deliver its whole request (headers and body) within this many seconds of its first
+    # byte (of being accepted, for a new one), or it is closed; until then it holds no answering thread.
+    request_read_timeout_s: float = 10.0
 
     # Cited sources
     fetch_base_url: str = "https://www.ebi.ac.uk/europepmc/webservices/rest"
     fetch_delay_s: float = 0.34
     fetch_retries: int = 4
     fetch_backoff_s: float = 1.0  # first retry wait; doubles on each further retry
-    fetch_timeout_s: float = 30.0
+    fetch_timeout_s: float = 30.0  # one request, start to end of its reply (not per read)
+    fetch_max_bytes: int = 20 * 1024 * 1024  # a larger reply is refused (Europe PMC full texts: ~0.1-2 MB)
+    fetch_run_timeout_s: float = 1800.0  # the whole `refs fetch` run; later rows are left for the next run
 
     def __post_init__(self) -> None:
         # Checked once here, so a bad value is a clear SettingsError at start-up, not a failure mid-request.
@@ -151,7 +159,7 @@ RANGES: tuple[tuple[str, float, float | None], ...] = (
     *((name, 1, None) for name in (
         "chunk_tokens", "embed_batch_size", "approx_threshold", "hnsw_m", "hnsw_ef_construction",
         "hnsw_ef_search", "rrf_k", "fusion_depth", "query_batch_max", "top_k", "candidate_k",
-        "max_answer_sentences", "max_question_tokens", "workers", "max_request_bytes",
+        "max_answer_sentences", "max_question_tokens", "workers", "max_request_bytes", "fetch_max_bytes",
     )),
     *((name, 0, None) for name in (
         "chunk_overlap_sentences", "embed_workers", "embed_cache_builds", "query_threads", "query_cache_size",
@@ -160,6 +168,9 @@ RANGES: tuple[tuple[str, float, float | None], ...] = (
     *((name, 0, 1) for name in ("dense_weight", "abstain_threshold", "mmr_lambda", "support_min_score")),
     ("port", 0, 65535),
     ("fetch_timeout_s", 0.001, None),
+    ("fetch_run_timeout_s", 0.001, None),
+    ("reload_check_s", 0, None),
+    ("request_read_timeout_s", 0.1, None),
 )  # fmt: skip
 
 

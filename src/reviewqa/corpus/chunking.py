@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from itertools import groupby
+from typing import NamedTuple
 
 from reviewqa.corpus.citations import find_citations
 from reviewqa.corpus.cleaning import CleanedText
@@ -11,30 +12,43 @@ from reviewqa.corpus.sentences import split_sentences
 from reviewqa.models import Document, Passage, Sentence
 
 TokenCounter = Callable[[str], int]
+Citer = Callable[[str], list[str]]
 
 
-def document_sentences(cleaned: CleanedText) -> list[tuple[tuple[str, ...], Sentence]]:
-    """Every sentence of the document with the section it is in, in reading order."""
+class Place(NamedTuple):
+    """Where a sentence stands: its section path and the kind of paragraph ("text" or "caption")."""
+
+    section: tuple[str, ...]
+    kind: str = "text"
+    caption: int = -1  # a caption's paragraph index: each caption is passages of its own
+
+
+def document_sentences(cleaned: CleanedText, cite: Citer = find_citations) -> list[tuple[Place, Sentence]]:
+    """Every sentence of the document with its place, in reading order; ``cite`` gives a sentence's keys."""
     sentences = []
     for paragraph in cleaned.paragraphs:
+        caption = paragraph.index if paragraph.kind == "caption" else -1
+        place = Place(paragraph.section, paragraph.kind, caption)
         for start, end in split_sentences(cleaned.text[paragraph.start : paragraph.end]):
             absolute_start, absolute_end = paragraph.start + start, paragraph.start + end
             text = cleaned.text[absolute_start:absolute_end]
-            sentence = Sentence(absolute_start, absolute_end, text, find_citations(text), paragraph.index)
-            sentences.append((paragraph.section, sentence))
+            sentences.append(
+                (place, Sentence(absolute_start, absolute_end, text, cite(text), paragraph.index))
+            )
     return sentences
 
 
 def build_passages(
     document: Document,
-    sentences: list[tuple[tuple[str, ...], Sentence]],
+    sentences: list[tuple[Place, Sentence]],
     count_tokens: TokenCounter,
     chunk_tokens: int,
     overlap_sentences: int,
 ) -> list[Passage]:
-    """Passages of ``document``; none crosses a section boundary, ids number them in reading order."""
+    """Passages of ``document``; none crosses a section boundary or mixes captions with running text; ids
+    number them in reading order."""
     passages: list[Passage] = []
-    for section, group in groupby(sentences, key=lambda item: item[0]):
+    for (section, kind, _), group in groupby(sentences, key=lambda item: item[0]):
         section_sentences = [sentence for _, sentence in group]
         sizes = [count_tokens(sentence.text) for sentence in section_sentences]
         for first, last in windows(sizes, chunk_tokens, overlap_sentences):
@@ -52,6 +66,7 @@ def build_passages(
                     sentences=window,
                     cited_works=_union(sentence.cited_works for sentence in window),
                     work_key=document.key if document.kind == "source" else None,
+                    kind=kind,
                 )
             )
     return passages

@@ -15,8 +15,16 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 
-from reviewqa.corpus.headings import HeadingCandidate, assign_sections, find_headings
+from reviewqa.corpus.headings import (
+    MIN_RUN_INS,
+    HeadingCandidate,
+    assign_sections,
+    find_headings,
+    run_in_heading,
+)
 from reviewqa.corpus.hyphenation import WORD_RE, Vocabulary, keeps_hyphen
+from reviewqa.corpus.noise import drop_standalone_running_lines, split_off_references
+from reviewqa.corpus.pdf_layout import CAPTION_START_RE, HintedLine
 from reviewqa.corpus.sentences import ends_sentence
 
 BLOCK_SEPARATOR = "\n\n"
@@ -26,7 +34,8 @@ SPACES_RE = re.compile(r"[^\S\n]+")  # any whitespace but newline, NO-BREAK SPAC
 SOFT_HYPHEN = "\u00ad"
 PAGE_NUMBER_RE = re.compile(r"^(?:page\s+)?\d{1,4}(?:\s*(?:/|of)\s*\d{1,4})?$", re.IGNORECASE)
 DIGITS_RE = re.compile(r"\d+")
-RUNNING_LINE_DEPTH = 2  # how many lines at each end of a page may be a running head or foot
+RUNNING_LINE_DEPTH = 3  # how many lines at each end of a page may be a running head or foot
+MIN_LAYOUT_HEADINGS = 3  # with fewer headings found from a PDF's type, headings are found from the text
 OPEN_END_SHARE = 0.8
 MIN_LINES_FOR_CONVENTION = 10
 # In PDFs without blank lines, a line this much shorter than usual that ends a sentence ends a paragraph.
@@ -38,6 +47,9 @@ class Line:
     text: str
     page: int | None
     open_end: bool = False  # the raw line ended in whitespace
+    label: bool = False  # a section label given outside the text (front matter), a heading wherever it stands
+    hint: str = ""  # from a PDF's layout: "heading" (larger or bold type), "caption" (figure/table caption)
+    level: int = 0  # of a "heading" line: 1 for the largest heading type of the document, 2 the next, ...
 
 
 @dataclass
@@ -55,6 +67,14 @@ class Block:
     def last(self) -> str:
         return self.lines[-1].text
 
+    @property
+    def label(self) -> bool:
+        return self.lines[0].label
+
+    @property
+    def hint(self) -> str:
+        return self.lines[0].hint
+
 
 @dataclass
 class Heading:
@@ -70,6 +90,7 @@ class Paragraph:
     end: int
     section: tuple[str, ...]
     index: int  # position among the document's paragraphs
+    kind: str = "text"  # "caption": a figure or table caption, kept apart from the running text
 
 
 @dataclass
@@ -78,6 +99,8 @@ class CleanedText:
     headings: list[Heading] = field(default_factory=list)
     paragraphs: list[Paragraph] = field(default_factory=list)
     pages: list[tuple[int, int, int]] = field(default_factory=list)  # (page number, start, end)
+    # The lines of each reference list, taken out of the text (``reviewqa.corpus.references`` parses them)
+    reference_lists: list[list[str]] = field(default_factory=list)
 
     @property
     def sections(self) -> list[tuple[str, ...]]:
@@ -93,18 +116,69 @@ def clean_text(raw: str, *, outline: list[tuple[str, ...]] | None = None) -> Cle
     return clean_pages([raw], paged=False, outline=outline)
 
 
+def clean_parts(parts: list[tuple[str, str]], *, outline: list[tuple[str, ...]] | None = None) -> CleanedText:
+    """Clean a plain-text document given as labelled parts (front matter's "Abstract", "Main text"): each
+    label is a top-level heading, the headings found inside a part are sections of their own."""
+    lines: list[Line] = []
+    for name, text in parts:
+        lines += [Line(_normalise_line(name), None, label=True), Line("", None)]
+        lines += [
+            Line(_normalise_line(raw), None, raw[-1:].isspace())
+            for raw in _normalise_characters(text).split("\n")
+        ]
+        lines.append(Line("", None))
+    return _clean_lines(lines, paged=False, outline=outline)
+
+
 def clean_pages(
     pages: list[str], *, paged: bool = True, outline: list[tuple[str, ...]] | None = None
 ) -> CleanedText:
     """Clean a document given as page texts; ``paged`` keeps page numbers (1-based) in the result."""
-    lines = _read_lines(pages, paged)
+    return _clean_lines(_read_lines(pages, paged), paged=paged, outline=outline)
+
+
+def clean_layout(
+    pages: list[list[HintedLine]], *, outline: list[tuple[str, ...]] | None = None
+) -> CleanedText:
+    """Clean a PDF read with its layout (``reviewqa.corpus.pdf_layout.hinted_pages``): the lines' hints
+    mark headings (with their level) and captions."""
+    texts = [
+        [_normalise_line(_normalise_characters(line.text).replace("\n", " ")) for line in page]
+        for page in pages
+    ]
+    texts = _drop_running_lines([_drop_page_numbers(page_texts) for page_texts in texts])
+    lines: list[Line] = []
+    for number, (page, page_texts) in enumerate(zip(pages, texts, strict=True), start=1):
+        if lines:
+            lines.append(Line("", None))
+        for hinted, text in zip(page, page_texts, strict=True):
+            lines.append(Line(text, number, hint=hinted.hint if text else "", level=hinted.level))
+    return _clean_lines(lines, paged=True, outline=outline)
+
+
+def _clean_lines(lines: list[Line], *, paged: bool, outline: list[tuple[str, ...]] | None) -> CleanedText:
+    if not paged:
+        lines = drop_standalone_running_lines(lines, lambda line: Line("", line.page))
+    lines, reference_lists = split_off_references(lines, is_heading=lambda line: line.hint == "heading")
     vocabulary = Vocabulary.from_lines(line.text for line in lines)
     blocks = _blocks(lines, split_short_lines=paged)
     if _open_ends_mark_continuation(lines):
         for block in blocks:
             block.continues = block.lines[-1].open_end
-    candidates = find_headings([_joined(block.lines, vocabulary)[0] for block in blocks], blocks, outline)
-    return _assemble(blocks, candidates, vocabulary, outline)
+    texts = [_joined(block.lines, vocabulary)[0] for block in blocks]
+    levels = {i: block.lines[0].level for i, block in enumerate(blocks) if block.hint == "heading"}
+    candidates = find_headings(
+        texts,
+        blocks,
+        outline,
+        labels={i for i, block in enumerate(blocks) if block.label},
+        levels=levels,
+        text_rules=len(levels) < MIN_LAYOUT_HEADINGS,
+    )
+    cleaned = _assemble(blocks, candidates, vocabulary, outline)
+    _add_run_in_headings(cleaned)
+    cleaned.reference_lists = [[line.text for line in items if line.text] for items in reference_lists]
+    return cleaned
 
 
 def _read_lines(pages: list[str], paged: bool) -> list[Line]:
@@ -182,13 +256,27 @@ def _blocks(lines: list[Line], *, split_short_lines: bool) -> list[Block]:
                 blocks.append(Block(current))
             current = []
             continue
-        if current and split_short_lines and _starts_new_block(current[-1].text, line.text, typical):
+        labelled = line.label or (current and current[-1].label) or _hint_break(current, line)
+        if current and (
+            labelled or (split_short_lines and _starts_new_block(current[-1].text, line.text, typical))
+        ):
             blocks.append(Block(current))
             current = []
         current.append(line)
     if current:
         blocks.append(Block(current))
     return blocks
+
+
+def _hint_break(current: list[Line], line: Line) -> bool:
+    """Layout hints split blocks: a heading stands alone (its wrapped lines together), a caption starts a
+    block of its own and ends where the running text resumes."""
+    if not current:
+        return False
+    previous = current[-1]
+    if line.hint == "heading" or previous.hint == "heading":
+        return not (line.hint == previous.hint == "heading" and line.level == previous.level)
+    return line.hint != previous.hint or bool(line.hint == "caption" and CAPTION_START_RE.match(line.text))
 
 
 def _starts_new_block(previous: str, line: str, typical: float) -> bool:
@@ -223,7 +311,8 @@ def _assemble(
             return
         text, pieces = _joined(paragraph_lines, vocabulary)
         start = writer.write_block(pieces)
-        cleaned.paragraphs.append(Paragraph(start, start + len(text), section, len(cleaned.paragraphs)))
+        kind = "caption" if paragraph_lines[0].hint == "caption" else "text"
+        cleaned.paragraphs.append(Paragraph(start, start + len(text), section, len(cleaned.paragraphs), kind))
         paragraph_lines.clear()
 
     i = 0
@@ -239,7 +328,11 @@ def _assemble(
             i = candidate.end_block
             continue
         block = blocks[i]
-        if paragraph_lines and _starts_paragraph(blocks[i - 1], block):
+        if paragraph_lines and (
+            _starts_paragraph(blocks[i - 1], block)
+            or block.hint == "caption"
+            or blocks[i - 1].hint == "caption"
+        ):
             flush_paragraph()
         paragraph_lines.extend(block.lines)
         i += 1
@@ -247,6 +340,31 @@ def _assemble(
     cleaned.text = writer.text
     cleaned.pages = writer.page_ranges()
     return cleaned
+
+
+def _add_run_in_headings(cleaned: CleanedText) -> None:
+    """Headings that open paragraphs ("2.6. Plaque Assay. MDCK cells ..."): each becomes a sub-section of
+    the section it stands in, for its paragraph and the next ones up to the next heading. Unnumbered ones
+    count only where a document has several (then they are its style, not a short first sentence)."""
+    found = [(p, run_in_heading(cleaned.text[p.start : p.end])) for p in cleaned.paragraphs]
+    numbered_or_several = sum(1 for _, r in found if r) >= MIN_RUN_INS
+    base: tuple[str, ...] | None = None
+    current: tuple[str, ...] | None = None
+    for paragraph, run_in in found:
+        if paragraph.section != base:
+            base, current = paragraph.section, None
+        if run_in is not None and (run_in[1] or numbered_or_several):
+            heading, _ = run_in
+            current = (*paragraph.section, heading)
+            cleaned.headings.append(
+                Heading(heading, current, paragraph.start, paragraph.start + len(heading))
+            )
+            paragraph.start += len(heading) + 1
+            while cleaned.text[paragraph.start].isspace():
+                paragraph.start += 1
+        if current is not None:
+            paragraph.section = current
+    cleaned.headings.sort(key=lambda heading: heading.start)
 
 
 def _starts_paragraph(previous: Block, block: Block) -> bool:

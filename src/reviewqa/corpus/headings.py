@@ -45,6 +45,8 @@ class HeadingCandidate:
     first_block: int
     end_block: int  # exclusive
     text: str
+    label: bool = False  # a section label from outside the text (front matter): top level, no parent
+    level: int = 0  # from a PDF's type: 1 for the largest headings, 2 the next, ...; 0 when unknown
 
 
 def normalise_heading(text: str) -> str:
@@ -52,14 +54,34 @@ def normalise_heading(text: str) -> str:
 
 
 def find_headings(
-    block_texts: Sequence[str], blocks: Sequence[BlockLike], outline: Sequence[tuple[str, ...]] | None
+    block_texts: Sequence[str],
+    blocks: Sequence[BlockLike],
+    outline: Sequence[tuple[str, ...]] | None,
+    *,
+    labels: set[int] | None = None,
+    levels: dict[int, int] | None = None,
+    text_rules: bool = True,
 ) -> list[HeadingCandidate]:
-    """Headings among ``blocks`` (whose joined texts are ``block_texts``), in order."""
+    """Headings among ``blocks`` (whose joined texts are ``block_texts``), in order; the blocks in
+    ``labels`` are headings wherever they stand."""
     outline_names = {normalise_heading(path[-1]) for path in outline or ()}
+    labels = labels or set()
+    levels = levels or {}
     headings: list[HeadingCandidate] = []
     i = 0
     while i < len(blocks):
-        candidate = _heading_at(i, block_texts, blocks, outline_names, headings)
+        if i in labels:
+            headings.append(HeadingCandidate(i, i + 1, block_texts[i], label=True))
+            i += 1
+            continue
+        if i in levels and looks_like_heading(block_texts[i]):  # the layout says so: a larger or bold type
+            headings.append(HeadingCandidate(i, i + 1, block_texts[i], level=levels[i]))
+            i += 1
+            continue
+        if not text_rules:
+            i += 1
+            continue
+        candidate = _heading_at(i, block_texts, blocks, outline_names, headings, labels)
         if candidate is None:
             i += 1
             continue
@@ -74,8 +96,10 @@ def _heading_at(
     blocks: Sequence[BlockLike],
     outline_names: set[str],
     found: list[HeadingCandidate],
+    labels: set[int],
 ) -> HeadingCandidate | None:
-    spans = [(i, end) for end in range(i + 1, min(i + MAX_BLOCKS_PER_HEADING, len(blocks)) + 1)]
+    last = min(i + MAX_BLOCKS_PER_HEADING, len(blocks))
+    spans = [(i, end) for end in range(i + 1, last + 1) if not labels.intersection(range(i + 1, end))]
     for start, end in spans:  # an outline entry is a heading wherever it stands
         text = " ".join(texts[start:end])
         if normalise_heading(text) in outline_names:
@@ -89,7 +113,7 @@ def _heading_at(
     ):
         return None
     for start, end in spans:
-        if _is_heading_span(texts, blocks, start, end):
+        if end not in labels and _is_heading_span(texts, blocks, start, end):
             return HeadingCandidate(start, end, " ".join(texts[start:end]))
     return None
 
@@ -127,10 +151,31 @@ def assign_sections(
     """The section path each heading opens."""
     if outline:
         return _paths_from_outline(headings, outline)
+    if any(heading.level for heading in headings):
+        return _paths_from_levels(headings)
     paths: list[tuple[str, ...]] = []
     for k, heading in enumerate(headings):
-        parent_adjacent = k > 0 and headings[k - 1].end_block == heading.first_block
-        paths.append((*paths[-1], heading.text) if parent_adjacent else (heading.text,))
+        previous = headings[k - 1] if k else None
+        parent_adjacent = (
+            previous is not None and previous.end_block == heading.first_block and not previous.label
+        )
+        if heading.label:
+            paths.append((heading.text,))
+        else:
+            paths.append((*paths[-1], heading.text) if parent_adjacent else (heading.text,))
+    return paths
+
+
+def _paths_from_levels(headings: Sequence[HeadingCandidate]) -> list[tuple[str, ...]]:
+    """Paths from the headings' type levels: a heading is inside the last one of a larger type."""
+    stack: list[tuple[int, str]] = []
+    paths = []
+    for heading in headings:
+        level = heading.level or max((lvl for lvl, _ in stack), default=0) + 1
+        while stack and stack[-1][0] >= level:
+            stack.pop()
+        stack.append((level, heading.text))
+        paths.append(tuple(text for _, text in stack))
     return paths
 
 
@@ -141,6 +186,9 @@ def _paths_from_outline(
     paths: list[tuple[str, ...]] = []
     for heading in headings:
         path = by_name.pop(normalise_heading(heading.text), None)
+        if heading.label and path is None:
+            paths.append((heading.text,))
+            continue
         if path is None:
             logger.warning("heading %r is not in the document's outline; placing it after the previous one",
                            heading.text)  # fmt: skip
@@ -152,3 +200,39 @@ def _paths_from_outline(
     for missing in by_name.values():
         logger.warning("outline heading %r was not found in the document", missing[-1])
     return paths
+
+
+# A run-in heading opens a paragraph and ends in a period: "2.6. Plaque Assay. MDCK cells were ...",
+# "Statistical analysis. Differences between ...".
+RUN_IN_RE = re.compile(
+    r"^(?P<heading>(?P<number>\d+(?:\.\d+)*\.?\s+)?(?P<title>[A-Z][^.!?;:()\[\]=<>%]{1,80}?))\.\s+(?=[A-Z(])"
+)
+MAX_RUN_IN_WORDS = 8
+MAX_UNNUMBERED_RUN_IN_WORDS = 6
+MIN_WORDS_AFTER_RUN_IN = 6
+MIN_RUN_INS = 2  # unnumbered ones count only where the document has several: then they are its style
+# Words that make a short phrase a clause ("All patients recovered.", "This was done.") not a title.
+CLAUSE_WORDS = frozenset(
+    {"is", "are", "was", "were", "be", "been", "being", "has", "have", "had", "do", "does", "did", "can",
+     "could", "may", "might", "must", "shall", "should", "will", "would", "we", "i", "you", "he", "she",
+     "it", "they", "this", "these", "those", "that", "there", "here", "our", "their", "its", "not", "no",
+     "none", "all", "see", "thus", "however", "figure", "fig", "table"}
+)  # fmt: skip
+
+
+def run_in_heading(paragraph: str) -> tuple[str, bool] | None:
+    """(heading text without its period, numbered) of a run-in heading opening ``paragraph``, or None."""
+    match = RUN_IN_RE.match(paragraph)
+    if match is None:
+        return None
+    title = match.group("title").strip()
+    words = title.split()
+    numbered = match.group("number") is not None
+    limit = MAX_RUN_IN_WORDS if numbered else MAX_UNNUMBERED_RUN_IN_WORDS
+    if len(words) > limit or any(word.casefold().strip(",") in CLAUSE_WORDS for word in words):
+        return None
+    if not numbered and words[-1].endswith("ed"):  # "All patients recovered": a verb ends a clause
+        return None
+    if len(paragraph[match.end() :].split()) < MIN_WORDS_AFTER_RUN_IN:
+        return None
+    return match.group("heading").strip(), numbered

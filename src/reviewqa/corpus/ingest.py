@@ -4,17 +4,26 @@ corpus artifacts the index stage reads.
 Writes into ``settings.index_dir``: ``passages.jsonl`` (one ``Passage.to_dict()`` per line),
 ``documents.json`` (document metadata, no text), ``cited_works.json`` (sorted distinct keys cited by the
 review documents), ``clean/<doc_id>.txt`` (the cleaned text all offsets index into) and ``ingest.json``
-(the corpus fingerprint these artifacts were made from, written last).
+(the corpus fingerprint these artifacts were made from).
+
+They are written together, as one transaction: into ``ingested/.building-<id>/``, which is renamed to
+``ingested/<id>/`` and made current by replacing the symlink ``ingested/current`` in one rename. The five
+names in ``index/`` are fixed symlinks into ``ingested/current/``, so they all change at once or not at
+all; a failed run (disk full, permissions) leaves the previous artifacts as they were.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import functools
 import hashlib
 import json
 import logging
+import os
+import shutil
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -22,23 +31,45 @@ from typing import Any
 from tqdm import tqdm
 
 from reviewqa.corpus.chunking import build_passages, document_sentences
-from reviewqa.corpus.cleaning import CleanedText, clean_pages
+from reviewqa.corpus.cleaning import CleanedText, clean_layout, clean_pages, clean_parts
+from reviewqa.corpus.frontmatter import read_front_matter
+from reviewqa.corpus.hygiene import name_reason, outside_reason
 from reviewqa.corpus.metadata import DocumentMeta, document_meta, documents_toml_path, load_document_table
+from reviewqa.corpus.publisher_pdf import prepare_pdf
 from reviewqa.corpus.readers import READERS, RawDocument, Reader, UnreadableDocumentError, read_document
+from reviewqa.corpus.references import CitationLinker, ReferenceList, parse_reference_lists
 from reviewqa.errors import CorpusError
-from reviewqa.fileio import atomic_write_text
+from reviewqa.fileio import (
+    STAGING_PREFIX,
+    fsync_tree,
+    new_version_name,
+    prune_versions,
+    remove_temporary_links,
+    remove_unfinished_versions,
+    replace_symlink,
+    storage_error,
+    swap_in_version,
+)
+from reviewqa.logsafe import log_safe
 from reviewqa.models import Document, Passage
 from reviewqa.settings import Settings, SettingsError
 
 logger = logging.getLogger(__name__)
 
 # Bump when cleaning, splitting, citation or chunking rules change, so built indexes count as stale.
-CORPUS_FORMAT_VERSION = "3"  # 3: passages carry their work's key; citation rules changed
+CORPUS_FORMAT_VERSION = (
+    "4"  # 4: front matter of plain-text articles read as metadata; doi, journal, licence, url
+)
 PASSAGES_FILE = "passages.jsonl"
 DOCUMENTS_FILE = "documents.json"
 CITED_WORKS_FILE = "cited_works.json"
 INGEST_FILE = "ingest.json"
 CLEAN_FOLDER = "clean"
+INGESTED_FOLDER = "ingested"  # versions of the artifacts, and the symlink ``current`` to the one in use
+# Every artifact, as a fixed link in index/ into ingested/current/; ingest.json last: when a run that moves
+# an older index/ (plain files) to links is cut short, the old fingerprint makes the next build ingest again.
+ARTIFACTS = (PASSAGES_FILE, DOCUMENTS_FILE, CITED_WORKS_FILE, CLEAN_FOLDER, INGEST_FILE)
+UNCHANGED = "the previous corpus artifacts are unchanged"
 PROGRESS_MIN_DOCUMENTS = 5
 PROGRESS_MIN_PAGES = 20  # a shorter PDF is read in a second or two; a bar for it would only flicker
 
@@ -73,6 +104,9 @@ class _Ingested:
     cleaned: CleanedText
     passages: list[Passage]
     sentences: int
+    references: ReferenceList = field(default_factory=ReferenceList)
+    linker: CitationLinker | None = None
+    reading: dict[str, Any] = field(default_factory=dict)  # how the document was read, for the report
 
 
 def ingest(
@@ -82,7 +116,8 @@ def ingest(
     with a warning. Raises ``CorpusError`` when there is nothing to ingest."""
     readers = READERS if readers is None else readers
     documents_dir = settings.documents_dir
-    files = discover_documents(documents_dir, readers)
+    files, refused = scan_documents(documents_dir, readers)
+    skipped = [_skip(item.path, item.reason) for item in refused]
     if not files:
         raise CorpusError(f"no documents to ingest in {documents_dir} (expected .txt or .pdf files)")
     fingerprint = corpus_fingerprint(settings, readers=readers)
@@ -92,7 +127,6 @@ def ingest(
     count_tokens = token_counter(settings.encoding)
 
     ingested: list[_Ingested] = []
-    skipped: list[SkippedDocument] = []
     seen_ids: dict[str, str] = {}
     show_progress = progress and len(files) >= PROGRESS_MIN_DOCUMENTS
     for path in tqdm(files, desc="ingest", unit="doc", disable=not show_progress):
@@ -149,17 +183,41 @@ class _PageProgress:
 
 
 def discover_documents(documents_dir: Path, readers: Mapping[str, Reader] | None = None) -> list[Path]:
-    """Readable files under ``documents_dir`` (subfolders too), hidden ones left out, in a stable order."""
+    """Readable files under ``documents_dir`` (subfolders too), hidden ones left out, in a stable order;
+    without the files ``scan_documents`` refuses."""
+    return scan_documents(documents_dir, readers)[0]
+
+
+def scan_documents(
+    documents_dir: Path, readers: Mapping[str, Reader] | None = None
+) -> tuple[list[Path], list[SkippedDocument]]:
+    """The files to ingest and those refused, with the reason: symlinks that resolve outside
+    ``documents_dir`` (a link to /etc/passwd must not become searchable) and names with control characters
+    (a newline in a name gives passage ids the API cannot serve). Nothing is logged here: health probes
+    scan the folder too; ``ingest`` warns about each refused file."""
     readers = READERS if readers is None else readers
     if not documents_dir.is_dir():
         raise CorpusError(f"the documents folder {documents_dir} does not exist")
-    return sorted(
-        path
-        for path in documents_dir.rglob("*")
-        if path.is_file()
-        and path.suffix.lower() in readers
-        and not any(part.startswith(".") for part in path.relative_to(documents_dir).parts)
-    )
+    files: list[Path] = []
+    refused: list[SkippedDocument] = []
+    for path in sorted(documents_dir.rglob("*")):
+        relative = path.relative_to(documents_dir).as_posix()
+        if any(part.startswith(".") for part in path.relative_to(documents_dir).parts):
+            continue
+        is_document = path.is_file() and path.suffix.lower() in readers
+        if path.is_symlink() and (is_document or path.is_dir()):
+            reason = outside_reason(path, documents_dir)
+            if reason:
+                refused.append(SkippedDocument(log_safe(relative), reason))
+                continue
+        if not is_document:
+            continue
+        reason = name_reason(relative)
+        if reason:
+            refused.append(SkippedDocument(log_safe(relative), reason))
+            continue
+        files.append(path)
+    return files, refused
 
 
 def document_id(relative_path: str) -> str:
@@ -181,21 +239,46 @@ def _ingest_document(
 ) -> _Ingested | None:
     if raw.is_empty:
         return None
-    cleaned = clean_pages(raw.pages, paged=raw.paged, outline=meta.outline or None)
+    outline = meta.outline or None
+    front = None if raw.paged else read_front_matter(raw.pages[0])
+    reading: dict[str, Any] = {}
+    if front is not None:
+        cleaned = clean_parts(front.parts, outline=outline)
+        found = {**front.fields, "year": str(front.year or ""), "doi": front.doi}
+    elif raw.layout is not None:
+        prepared = prepare_pdf(raw.layout, raw.metadata)
+        cleaned = clean_layout(prepared.pages, outline=outline)
+        found = prepared.metadata
+        reading = {
+            "line_numbers_removed": prepared.line_numbers_removed,
+            "ocr": bool(raw.metadata.get("ocr")),
+        }
+    else:
+        cleaned = clean_pages(raw.pages, paged=raw.paged, outline=outline)
+        found = raw.metadata
     if not cleaned.paragraphs:
         return None
+    year = found.get("year", "")
     document = Document(
         doc_id=document_id(relative),
         path=relative,
         text=cleaned.text,
-        title=meta.title or raw.metadata.get("title", "") or PurePosixPath(relative).stem,
-        authors=meta.authors or raw.metadata.get("authors", ""),
-        year=meta.year,
+        title=meta.title or found.get("title", "") or PurePosixPath(relative).stem,
+        authors=meta.authors or found.get("authors", ""),
+        year=meta.year or (int(year) if year.isdigit() else None),
         kind=meta.kind,
         key=meta.key,
         pages=cleaned.pages,
+        doi=found.get("doi", ""),
+        journal=found.get("journal", ""),
+        licence=found.get("licence", ""),
+        url=found.get("url", ""),
     )
-    sentences = document_sentences(cleaned)
+    references = parse_reference_lists(cleaned.reference_lists)
+    linker = CitationLinker.for_document(
+        references, [cleaned.text[p.start : p.end] for p in cleaned.paragraphs]
+    )
+    sentences = document_sentences(cleaned, linker.cite)
     passages = build_passages(
         document, sentences, count_tokens, settings.chunk_tokens, settings.chunk_overlap_sentences
     )
@@ -203,7 +286,7 @@ def _ingest_document(
         "%s: %d sections, %d paragraphs, %d sentences, %d passages",
         relative, len(cleaned.sections), len(cleaned.paragraphs), len(sentences), len(passages),
     )  # fmt: skip
-    return _Ingested(document, cleaned, passages, len(sentences))
+    return _Ingested(document, cleaned, passages, len(sentences), references, linker, reading)
 
 
 @functools.lru_cache(maxsize=4)
@@ -241,27 +324,88 @@ def _document_record(item: _Ingested) -> dict[str, Any]:
         "year": document.year,
         "kind": document.kind,
         "key": document.key,
+        "doi": document.doi,
+        "journal": document.journal,
+        "licence": document.licence,
+        "url": document.url,
         "pages": len(document.pages),
         "passages": len(item.passages),
         "sentences": item.sentences,
         "sections": [list(path) for path in item.cleaned.sections],
         "characters": len(document.text),
+        "references": [entry.to_dict() for entry in item.references.entries],
+        "references_printed": item.references.printed,
+        "citations": {
+            "found": item.linker.found if item.linker else 0,
+            "linked": item.linker.linked if item.linker else 0,
+            "unresolved": sorted(set(item.linker.unresolved)) if item.linker else [],
+        },
+        "reading": item.reading,
     }
 
 
 def _write_outputs(
     settings: Settings, ingested: list[_Ingested], skipped: list[SkippedDocument], fingerprint: str
 ) -> IngestResult:
+    """Write every artifact into a new version folder and swap it in; all of them or none."""
+    versions = settings.index_dir / INGESTED_FOLDER
+    staging: Path | None = None
     try:
-        return _write_artifacts(settings, ingested, skipped, fingerprint)
+        with _ingest_lock(settings.index_dir):
+            versions.mkdir(parents=True, exist_ok=True)
+            remove_unfinished_versions(versions)
+            remove_temporary_links(settings.index_dir)
+            staging = versions / f"{STAGING_PREFIX}{new_version_name(versions)}"
+            staging.mkdir()
+            result = _write_artifacts(staging, ingested, skipped, fingerprint)
+            fsync_tree(staging)
+            previous = swap_in_version(staging, versions / "current")
+            _link_artifacts(settings.index_dir)
+            prune_versions(versions, keep={staging.name.removeprefix(STAGING_PREFIX), previous})
     except OSError as exc:
-        raise CorpusError(f"cannot write the corpus artifacts to {settings.index_dir}: {exc}") from exc
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+        raise storage_error(exc, staging or versions, UNCHANGED) from exc
+    except BaseException:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return result
+
+
+@contextlib.contextmanager
+def _ingest_lock(index_dir: Path) -> Iterator[None]:
+    """One ingest writes at a time (a second waits): it removes what it takes for an interrupted run's
+    leftovers."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with (index_dir / ".ingest.lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _link_artifacts(index_dir: Path) -> None:
+    """Make each artifact name in index/ a link into ingested/current/ (done once; an index/ written before
+    ingested/ existed holds plain files, moved aside and removed)."""
+    for name in ARTIFACTS:
+        path = index_dir / name
+        target = f"{INGESTED_FOLDER}/current/{name}"
+        if path.is_symlink() and os.readlink(path) == target:
+            continue
+        old_folder = None
+        if path.is_dir() and not path.is_symlink():  # clean/ of the old layout: a link cannot replace it
+            old_folder = path.with_name(f".{name}-{new_version_name(index_dir)}.old")
+            os.rename(path, old_folder)
+        replace_symlink(path, target)
+        if old_folder is not None:
+            shutil.rmtree(old_folder, ignore_errors=True)
 
 
 def _write_artifacts(
-    settings: Settings, ingested: list[_Ingested], skipped: list[SkippedDocument], fingerprint: str
+    directory: Path, ingested: list[_Ingested], skipped: list[SkippedDocument], fingerprint: str
 ) -> IngestResult:
-    index_dir = settings.index_dir
     records = [_document_record(item) for item in ingested]
     cited = sorted(
         {
@@ -272,14 +416,15 @@ def _write_artifacts(
             for key in p.cited_works
         }
     )
-    clean_dir = index_dir / CLEAN_FOLDER
+    clean_dir = directory / CLEAN_FOLDER
     for item in ingested:
-        atomic_write_text(clean_dir / f"{item.document.doc_id}.txt", item.document.text)
-    _remove_stale_clean_files(clean_dir, {item.document.doc_id for item in ingested})
+        path = clean_dir / f"{item.document.doc_id}.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(item.document.text, encoding="utf-8", newline="")
     lines = (json.dumps(p.to_dict(), ensure_ascii=False) for item in ingested for p in item.passages)
-    atomic_write_text(index_dir / PASSAGES_FILE, "".join(line + "\n" for line in lines))
-    atomic_write_text(index_dir / DOCUMENTS_FILE, json.dumps(records, ensure_ascii=False, indent=2) + "\n")
-    atomic_write_text(index_dir / CITED_WORKS_FILE, json.dumps(cited, ensure_ascii=False, indent=2) + "\n")
+    (directory / PASSAGES_FILE).write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    _write_json(directory / DOCUMENTS_FILE, records)
+    _write_json(directory / CITED_WORKS_FILE, cited)
     result = IngestResult(
         documents=records,
         passages=sum(len(item.passages) for item in ingested),
@@ -296,14 +441,12 @@ def _write_artifacts(
         "summary": result.summary(),
         "skipped": [{"path": s.path, "reason": s.reason} for s in skipped],
     }
-    atomic_write_text(index_dir / INGEST_FILE, json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
+    _write_json(directory / INGEST_FILE, manifest)
     return result
 
 
-def _remove_stale_clean_files(clean_dir: Path, doc_ids: set[str]) -> None:
-    for path in clean_dir.rglob("*.txt"):
-        if path.relative_to(clean_dir).with_suffix("").as_posix() not in doc_ids:
-            path.unlink(missing_ok=True)
+def _write_json(path: Path, data: object) -> None:
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
 def corpus_fingerprint(settings: Settings, *, readers: Mapping[str, Reader] | None = None) -> str:

@@ -14,6 +14,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Protocol, cast
 
+from reviewqa.corpus.hygiene import binary_reason
+from reviewqa.corpus.pdf_layout import LayoutPage, page_layout
 from reviewqa.errors import CorpusError
 
 logger = logging.getLogger(__name__)
@@ -30,6 +32,7 @@ class RawDocument:
     pages: list[str]
     paged: bool  # True for formats with real pages (PDF); plain text is one unnumbered page
     metadata: dict[str, str] = field(default_factory=dict)  # e.g. the title a PDF declares
+    layout: list[LayoutPage] | None = None  # a PDF's lines with position, type size and weight
 
     @property
     def is_empty(self) -> bool:
@@ -44,17 +47,15 @@ class PagedReader(Protocol):
     def __call__(self, path: Path, *, on_page: PageCallback | None = None) -> RawDocument: ...
 
 
-BINARY_PROBE_BYTES = 8192
-
-
 def read_text_file(path: Path) -> RawDocument:
     """UTF-8 text (a BOM is dropped); other encodings are read as cp1252 with a warning."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise UnreadableDocumentError(f"cannot read {path}: {exc}") from exc
-    if b"\x00" in data[:BINARY_PROBE_BYTES]:
-        raise UnreadableDocumentError(f"{path} looks like a binary file, not text")
+    refused = binary_reason(data)
+    if refused:
+        raise UnreadableDocumentError(f"{path}: {refused}")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -85,20 +86,55 @@ def read_pdf_file(
         raise UnreadableDocumentError(f"cannot read PDF {path}: {type(exc).__name__}: {exc}") from exc
     if max_pages is not None:
         page_count = min(page_count, max_pages)
-    pages = []
+    layout = []
     for number in range(page_count):
-        pages.append(_extract_page(reader, number, path))
+        layout.append(_extract_page(reader, number, path))
         if on_page is not None:
             on_page(number + 1, page_count)
-    return RawDocument(pages=pages, paged=True, metadata=_pdf_metadata(reader))
+    metadata = _pdf_metadata(reader)
+    if page_count and not any(page.text.strip() for page in layout) and _has_images(reader, page_count):
+        return read_without_text_layer(path, page_count, metadata, max_pages)
+    return RawDocument(pages=[page.text for page in layout], paged=True, metadata=metadata, layout=layout)
 
 
-def _extract_page(reader: object, number: int, path: Path) -> str:
+def read_without_text_layer(
+    path: Path, page_count: int, metadata: dict[str, str], max_pages: int | None
+) -> RawDocument:
+    """An image-only PDF: read through OCR when ``ocrmypdf`` (with tesseract) is installed, else an
+    ``UnreadableDocumentError`` saying "no text layer (N pages)"."""
+    from reviewqa.corpus.ocr import OcrError, ocr_pdf
+
     try:
-        return reader.pages[number].extract_text() or ""  # type: ignore[attr-defined]
+        with ocr_pdf(path, page_count) as ocr_path:
+            raw = read_pdf_file(ocr_path, max_pages)
+    except OcrError as exc:
+        raise UnreadableDocumentError(f"no text layer ({page_count} pages); {exc}") from exc
+    if raw.is_empty:
+        raise UnreadableDocumentError(f"no text layer ({page_count} pages); OCR found no text either")
+    raw.metadata = {**raw.metadata, **metadata, "ocr": "ocrmypdf"}
+    logger.info("%s has no text layer; read its %d pages through OCR", path, page_count)
+    return raw
+
+
+def _has_images(reader: object, page_count: int) -> bool:
+    """Whether some page draws an image: a scan, as opposed to a blank or damaged page."""
+    for number in range(page_count):
+        try:
+            resources = reader.pages[number].get("/Resources") or {}  # type: ignore[attr-defined]
+            objects = resources.get_object().get("/XObject") or {}
+            if any(obj.get_object().get("/Subtype") == "/Image" for obj in objects.get_object().values()):
+                return True
+        except Exception:  # a damaged page is no scan we could read
+            logger.debug("page %d: unreadable resources", number + 1, exc_info=True)
+    return False
+
+
+def _extract_page(reader: object, number: int, path: Path) -> LayoutPage:
+    try:
+        return page_layout(reader.pages[number], number + 1)  # type: ignore[attr-defined]
     except Exception as exc:  # pypdf raises many kinds on damaged pages; one bad page must not stop the rest
         logger.warning("%s: page %d could not be extracted (%s); it is left empty", path, number + 1, exc)
-        return ""
+        return LayoutPage(number + 1, 0.0, 0.0)
 
 
 def _pdf_metadata(reader: object) -> dict[str, str]:

@@ -24,6 +24,11 @@ SENTENCE_OPENERS = frozenset(
 # Words before which a single capital letter is a numeral or label ("phase I."), not an initial.
 LABEL_WORDS = frozenset({"phase", "type", "stage", "grade", "class", "group", "arm", "part", "isoform"})
 INITIAL_RE = re.compile(r"^(?:[A-Z]\.)+$")
+# A caption's label ("Figure 2.", "Table S1 .", "Fig. 3A.") is no sentence of its own: the caption goes on.
+CAPTION_LABEL_RE = re.compile(
+    r"^(?:supplementary |extended data )?(?:figure|fig\.?|table|scheme|box|chart)\s*S?\d+[A-Za-z]?\s*\.$",
+    re.IGNORECASE,
+)
 UNBALANCED_PAREN_LIMIT = 250  # an opening parenthesis this far back without a close is a stray one
 
 
@@ -65,7 +70,7 @@ def _is_boundary(text: str, sentence_start: int, mark: int, after: int, end: int
 def _period_ends_sentence(word: str, following: str, before: str) -> bool:
     lowered = word.lower().rstrip(")]\"'”’")
     next_word = following.split(maxsplit=1)[0].strip(",;:")
-    if lowered in NEVER_FINAL:
+    if lowered in NEVER_FINAL or CAPTION_LABEL_RE.match(f"{before.strip()} {word}".strip()):
         return False
     if lowered == "al.":
         return next_word in SENTENCE_OPENERS

@@ -80,6 +80,19 @@ def query_encoder(settings: Settings, directory: Path, manifest: dict[str, Any])
     )
 
 
+def encoder_fits(encoder: Encoder, manifest: dict[str, Any]) -> bool:
+    """Whether ``encoder`` (e.g. the previous build's, reused on reload) embeds in this index's space."""
+    backend = built_backend(manifest)
+    if encoder.backend != backend:
+        return False
+    if backend == "torch":
+        return True
+    try:
+        return encoder.space == f"onnx-int8:{str(manifest['embedding'].get('model_sha256', ''))[:32]}"
+    except OSError:  # its model file is gone (an old build removed): load this index's own
+        return False
+
+
 def embedding_change(settings: Settings, manifest: dict[str, Any]) -> str:
     """Why the index's vectors no longer fit the settings ("" if they do)."""
     built = built_backend(manifest)

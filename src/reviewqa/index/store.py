@@ -1,9 +1,11 @@
-"""Building, persisting and checking the index under ``index/current/``.
+"""Building, persisting and checking the index: versioned builds under ``index/builds/``, ``index/current``.
 
-A build writes every artifact into a fresh temporary directory next to ``current/`` and swaps it in
-with renames, so ``current/`` is always either the previous complete index or the new one. The
-manifest records, for every artifact, its size and sha256, so a truncated or altered file is detected
-on load instead of producing wrong answers.
+A build writes every artifact into ``builds/.building-<id>/``, renames it to ``builds/<id>/`` once complete,
+then points the symlink ``index/current`` at it by renaming a new link over the old one: a reader finds the
+previous complete build or the new one, never nothing. The build ``current`` named before is kept until the
+next build succeeds; readers resolve ``current`` once per load (so every file comes from the same build) and
+fall back to the newest complete build if ``current`` is missing. The manifest records, for every artifact,
+its size and sha256, so a truncated or altered file is detected on load instead of producing wrong answers.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ import fcntl
 import hashlib
 import json
 import logging
+import os
 import shutil
-import tempfile
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -26,6 +29,18 @@ import numpy as np
 
 from reviewqa import __version__
 from reviewqa.errors import CorpusError, IndexNotReadyError
+from reviewqa.fileio import (
+    STAGING_PREFIX,
+    fsync_tree,
+    new_version_name,
+    no_space_left,
+    prune_versions,
+    remove_temporary_links,
+    remove_unfinished_versions,
+    replace_symlink,
+    storage_error,
+    swap_in_version,
+)
 from reviewqa.index.abbreviations import mine_abbreviations
 from reviewqa.index.build_vectors import (
     build_encoder,
@@ -48,6 +63,8 @@ log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 CURRENT = "current"
+BUILDS = "builds"
+UNCHANGED = "the previous index is unchanged"
 MANIFEST = "manifest.json"
 PASSAGES = "passages.jsonl"
 DOCUMENTS = "documents.json"
@@ -69,10 +86,16 @@ class IndexStatus:
     state: IndexState
     reason: str
     manifest: dict[str, Any] | None
+    directory: Path | None = None  # the build folder the status is about
 
     @property
     def ready(self) -> bool:
         return self.state == "ready"
+
+    @property
+    def build_id(self) -> str | None:
+        """The build folder's name (a timestamp; "current" for an index built before builds/ existed)."""
+        return self.directory.name if self.directory is not None else None
 
 
 class IndexStateError(IndexNotReadyError):
@@ -84,7 +107,38 @@ class IndexStateError(IndexNotReadyError):
 
 
 def current_dir(settings: Settings) -> Path:
+    """``index/current``: a symlink to the build in service (a folder, for an index built before builds/)."""
     return settings.index_dir / CURRENT
+
+
+def builds_dir(settings: Settings) -> Path:
+    return settings.index_dir / BUILDS
+
+
+def current_build(settings: Settings) -> Path:
+    """The folder of the build ``current`` names, resolved once so that a reader takes every file from the
+    same build even if another is swapped in meanwhile; the newest complete build when ``current`` is missing
+    or dangling (a crash while an old-style ``current/`` folder was being moved into builds/); ``current``
+    itself (which does not exist) when there is no build at all."""
+    link = current_dir(settings)
+    if link.is_dir():
+        return link.resolve()
+    newest = newest_build(settings.index_dir)
+    if newest is not None:
+        log.debug("%s is missing; using the newest complete build %s", link, newest.name)
+        return newest
+    return link
+
+
+def newest_build(index_dir: Path) -> Path | None:
+    """The newest complete build folder (complete builds are the only ones without a leading dot)."""
+    folder = index_dir / BUILDS
+    complete = (
+        sorted(p for p in folder.iterdir() if not p.name.startswith(".") and (p / MANIFEST).is_file())
+        if folder.is_dir()
+        else []
+    )
+    return complete[-1] if complete else None
 
 
 def retrieval_text(passage: Passage) -> str:
@@ -114,7 +168,6 @@ def build_index(settings: Settings, *, force: bool = False) -> dict[str, Any]:
         warn_keyless_sources,
     )
 
-    settings.index_dir.mkdir(parents=True, exist_ok=True)
     with _build_lock(settings.index_dir):
         if not force:
             # Checksums, not just sizes: a damaged file of the right size must be rebuilt, as the
@@ -142,18 +195,35 @@ def build_from_passages(
     *,
     encoder: Encoder | None = None,
 ) -> dict[str, Any]:
-    """Write an index of ``passages`` into a temporary directory and swap it in as ``current``."""
+    """Write an index of ``passages`` into a new build folder and make it ``current``.
+
+    A failed write (disk full, permissions) is a one-line StorageError naming the path and the cause; the
+    unfinished build is removed and ``current`` still names the previous one."""
     if not passages:
         raise CorpusError(
             f"no passages to index: add .txt or .pdf documents to {settings.documents_dir} "
             "and run `reviewqa index`"
         )
-    settings.index_dir.mkdir(parents=True, exist_ok=True)
-    _remove_leftovers(settings.index_dir)
-    staging = Path(tempfile.mkdtemp(prefix=".building-", dir=settings.index_dir))
+    try:
+        builds_dir(settings).mkdir(parents=True, exist_ok=True)
+        _remove_leftovers(settings.index_dir)
+        staging = builds_dir(settings) / f"{STAGING_PREFIX}{new_version_name(builds_dir(settings))}"
+        staging.mkdir()
+    except OSError as exc:
+        raise storage_error(exc, builds_dir(settings), UNCHANGED) from exc
     try:
         manifest = write_index(staging, settings, passages, documents, fingerprint, encoder=encoder)
-        _swap_in(staging, current_dir(settings))
+        fsync_tree(staging)
+        _swap_in(staging, settings.index_dir)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise storage_error(exc, staging, UNCHANGED) from exc
+    except RuntimeError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        # faiss reports a failed write as RuntimeError ("fwrite ... failed"); a full disk is the usual cause.
+        if no_space_left(settings.index_dir):
+            raise storage_error(OSError(None, str(exc)), staging, UNCHANGED) from exc
+        raise
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -273,32 +343,61 @@ def _document_texts(passages: list[Passage]) -> list[str]:
     return [" ".join(sentences) for sentences in by_document.values()]
 
 
-def _swap_in(staging: Path, target: Path) -> None:
-    """Replace ``target`` by ``staging`` with two renames; the old index is kept until the new one is in."""
-    retired = None
-    if target.exists():
-        retired = target.with_name(f".retired-{time.time_ns()}")
-        target.rename(retired)
-    staging.rename(target)
-    if retired is not None:
-        shutil.rmtree(retired, ignore_errors=True)
+def _swap_in(staging: Path, index_dir: Path) -> None:
+    """Make the complete build in ``staging`` current. The build ``current`` named before stays (readers
+    fall back to it, and a service keeps serving it while it loads the new one); older builds go."""
+    final_name = staging.name.removeprefix(STAGING_PREFIX)
+    previous = swap_in_version(staging, index_dir / CURRENT)
+    prune_versions(index_dir / BUILDS, keep={final_name, previous})
 
 
 def _remove_leftovers(index_dir: Path) -> None:
-    """Remove what an interrupted build left behind; restore a retired index if ``current`` is gone."""
-    retired = sorted(index_dir.glob(".retired-*"))
-    target = index_dir / CURRENT
-    if retired and not target.exists():
-        retired[-1].rename(target)
-        retired = retired[:-1]
+    """Finish or undo what an interrupted build left behind, and move an old-style ``current/`` folder into
+    builds/ (then ``current`` becomes a link to it): unfinished builds, builds being removed and temporary
+    links are deleted; a missing ``current`` is pointed at the newest complete build."""
+    builds = index_dir / BUILDS
+    builds.mkdir(exist_ok=True)
+    link = index_dir / CURRENT
+    retired = sorted(index_dir.glob(".retired-*"))  # from the two-rename swap of earlier versions
+    legacy = link if link.is_dir() and not link.is_symlink() else None
+    if legacy is None and not link.is_dir() and retired:
+        legacy = retired.pop()  # that swap crashed between its renames: its retired index is the last good
+    if legacy is not None:
+        target = builds / _migrated_build_id(legacy, builds)
+        os.rename(legacy, target)  # until the link exists, readers fall back to the newest build: this one
+        replace_symlink(link, f"{BUILDS}/{target.name}")
+    elif not link.is_dir():
+        newest = newest_build(index_dir)
+        if newest is not None:
+            replace_symlink(link, f"{BUILDS}/{newest.name}")
+    remove_unfinished_versions(builds)
+    remove_temporary_links(index_dir)
     for leftover in [*index_dir.glob(".building-*"), *retired]:
-        shutil.rmtree(leftover, ignore_errors=True)
+        if leftover.is_dir() and not leftover.is_symlink():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            leftover.unlink(missing_ok=True)
+
+
+def _migrated_build_id(folder: Path, builds: Path) -> str:
+    """A build name for an old-style index folder: its build time, so it sorts before newer builds."""
+    with contextlib.suppress(IndexNotReadyError, ValueError):
+        built_at = datetime.fromisoformat(read_manifest(folder)["built_at"])
+        name = built_at.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        if not (builds / name).exists():
+            return name
+    return datetime.fromtimestamp(folder.stat().st_mtime, UTC).strftime(f"%Y%m%dT%H%M%S%fZ-{os.getpid()}")
 
 
 @contextlib.contextmanager
 def _build_lock(index_dir: Path) -> Iterator[None]:
     """One build at a time per index directory (a second waits for the first)."""
-    with (index_dir / ".build.lock").open("w") as handle:
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+        handle = (index_dir / ".build.lock").open("a")
+    except OSError as exc:
+        raise storage_error(exc, index_dir, UNCHANGED) from exc
+    with handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -393,14 +492,28 @@ def verify_files(directory: Path, manifest: dict[str, Any], *, checksums: bool) 
 def check_current(
     settings: Settings, *, checksums: bool, fingerprints: FingerprintMemo | None = None
 ) -> dict[str, Any]:
-    """The manifest of ``index/current`` if it is complete and matches the corpus and model.
+    """The manifest of the build ``index/current`` names if it is complete and matches the corpus and model.
 
     ``fingerprints`` remembers the corpus fingerprint between calls (health probes), instead of
     hashing every document each time.
     """
+    return check_build(settings, current_build(settings), checksums=checksums, fingerprints=fingerprints)
+
+
+def check_build(
+    settings: Settings,
+    directory: Path,
+    *,
+    checksums: bool,
+    fingerprints: FingerprintMemo | None = None,
+    up_to_date: bool = True,
+) -> dict[str, Any]:
+    """The manifest of the build in ``directory`` if it is complete (sizes, and sha256 if ``checksums``) and
+    made with the configured model; with ``up_to_date``, also built from the corpus and dense-index settings
+    as they are now. A service may serve a build that is intact but out of date (with a warning), never one
+    that is damaged or made with another model."""
     from reviewqa.corpus import corpus_fingerprint
 
-    directory = current_dir(settings)
     manifest = read_manifest(directory)
     verify_files(directory, manifest, checksums=checksums)
     if manifest["model"].get("name") != model_name(settings.model_path):
@@ -409,6 +522,8 @@ def check_current(
             f"but model_path is now {settings.model_path}. {RUN_INDEX}",
             "stale",
         )
+    if not up_to_date:
+        return manifest
     dense_change = _dense_settings_change(settings, manifest)
     if dense_change:
         raise IndexStateError(f"the index is stale: {dense_change} since it was built. {RUN_INDEX}", "stale")
@@ -449,14 +564,16 @@ def _dense_settings_change(settings: Settings, manifest: dict[str, Any]) -> str:
 
 
 def index_status(settings: Settings, *, fingerprints: FingerprintMemo | None = None) -> IndexStatus:
-    """Ready or not, why, and the manifest: a cheap check (sizes, not checksums) for health endpoints."""
+    """Ready or not, why, and the manifest of the build ``current`` names: a cheap check (sizes, not
+    checksums) for health endpoints."""
+    directory = current_build(settings)
     try:
-        manifest = check_current(settings, checksums=False, fingerprints=fingerprints)
+        manifest = check_build(settings, directory, checksums=False, fingerprints=fingerprints)
     except IndexNotReadyError as exc:
-        manifest = _manifest_or_none(current_dir(settings))
         state: IndexState = exc.state if isinstance(exc, IndexStateError) else "corrupt"
-        return IndexStatus(state, str(exc), manifest)
-    return IndexStatus("ready", "ready", manifest)
+        found = directory if directory.is_dir() else None
+        return IndexStatus(state, str(exc), _manifest_or_none(directory), found)
+    return IndexStatus("ready", "ready", manifest, directory)
 
 
 def _manifest_or_none(directory: Path) -> dict[str, Any] | None:
@@ -464,3 +581,46 @@ def _manifest_or_none(directory: Path) -> dict[str, Any] | None:
         return read_manifest(directory)
     except IndexNotReadyError:
         return None
+
+
+FileSignature = tuple[int, int, int]  # size, mtime_ns, inode
+
+
+class LoadedFiles:
+    """The files of a build as they were when it was loaded (their checksums verified), so a health probe
+    can tell whether they were damaged since: it stats every file and re-hashes only one whose size, mtime
+    or inode changed. The loaded copy in memory is unaffected; the damage matters for the next load."""
+
+    def __init__(self, directory: Path, manifest: dict[str, Any]) -> None:
+        self.directory = directory
+        self._expected: dict[str, dict[str, Any]] = manifest["files"]
+        self._seen: dict[str, FileSignature | None] = {
+            name: _signature(directory / name) for name in self._expected
+        }
+        self._lock = threading.Lock()
+
+    def damage(self) -> list[str]:
+        """One line per file that is missing or no longer matches its checksum; [] when intact."""
+        with self._lock:
+            return [problem for name in self._expected if (problem := self._check(name))]
+
+    def _check(self, name: str) -> str:
+        path = self.directory / name
+        signature = _signature(path)
+        if signature is None:
+            return f"{path} is missing"
+        if signature == self._seen[name]:
+            return ""
+        expected = self._expected[name]
+        if signature[0] != expected["bytes"] or _sha256(path) != expected["sha256"]:
+            return f"{path} has changed since it was loaded"
+        self._seen[name] = signature  # touched, same content
+        return ""
+
+
+def _signature(path: Path) -> FileSignature | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return (stat.st_size, stat.st_mtime_ns, stat.st_ino)

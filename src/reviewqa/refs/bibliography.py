@@ -9,6 +9,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from reviewqa.errors import ReviewqaError
 from reviewqa.fileio import atomic_write_text
@@ -65,6 +66,28 @@ def _work_from_row(row: dict[str, str | None]) -> CitedWork | None:
         pmid=cell("pmid"),
         url=cell("url"),
     )
+
+
+def parsed_references(documents: Iterable[dict[str, Any]]) -> dict[str, CitedWork]:
+    """The entries of the reference lists the corpus stage parsed (``documents.json`` records), by key;
+    the first document's entry wins where two share a key."""
+    works: dict[str, CitedWork] = {}
+    for record in documents:
+        for entry in record.get("references") or []:
+            if not isinstance(entry, dict) or not entry.get("key"):
+                continue
+            works.setdefault(
+                entry["key"],
+                CitedWork(
+                    key=entry["key"],
+                    authors=entry.get("authors", ""),
+                    year=entry.get("year"),
+                    title=entry.get("title", ""),
+                    doi=entry.get("doi", ""),
+                    pmid=entry.get("pmid", ""),
+                ),
+            )
+    return works
 
 
 def format_bibliography(works: Iterable[CitedWork]) -> str:

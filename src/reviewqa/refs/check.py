@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from reviewqa.errors import ReviewqaError
-from reviewqa.refs.bibliography import load_bibliography
+from reviewqa.refs.bibliography import load_bibliography, parsed_references
 from reviewqa.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -22,12 +23,14 @@ class CitedWorksMissingError(ReviewqaError):
 @dataclass
 class CheckReport:
     cited: list[str]
-    missing_from_bibliography: list[str]  # cited in the text, no row
+    missing_from_bibliography: list[str]  # cited in the text, no row (nor entry of a parsed reference list)
     never_cited: list[str]  # a row, never cited
+    # Per document with a parsed reference list: citations found in its text that no entry resolves
+    unresolved_by_document: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
-        return not self.missing_from_bibliography and not self.never_cited
+        return not self.missing_from_bibliography and not self.never_cited and not self.unresolved_by_document
 
 
 def load_cited_works(settings: Settings) -> list[str]:
@@ -62,11 +65,29 @@ def check_bibliography(settings: Settings, *, ingest_first: bool = False) -> Che
     """Cited keys without a row and rows never cited."""
     cited = current_cited_works(settings, ingest_first=ingest_first)
     rows = load_bibliography(settings.references_path)
+    documents = _documents(settings)
+    parsed = parsed_references(documents)
+    unresolved = {
+        record["doc_id"]: list(record["citations"]["unresolved"])
+        for record in documents
+        if isinstance(record.get("citations"), dict) and record["citations"].get("unresolved")
+    }
     return CheckReport(
         cited=cited,
-        missing_from_bibliography=[k for k in cited if k not in rows],
+        missing_from_bibliography=[k for k in cited if k not in rows and k not in parsed],
         never_cited=sorted(k for k in rows if k not in set(cited)),
+        unresolved_by_document=unresolved,
     )
+
+
+def _documents(settings: Settings) -> list[dict[str, Any]]:
+    from reviewqa.corpus import load_documents
+    from reviewqa.errors import CorpusError
+
+    try:
+        return load_documents(settings)
+    except CorpusError:
+        return []
 
 
 def _cited_works_outdated(settings: Settings) -> bool:

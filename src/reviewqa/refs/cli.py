@@ -55,7 +55,8 @@ def seed_command(settings: Settings, seed_path: Path | None, keep_unverified: bo
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_obj
 def check_command(settings: Settings, ingest_first: bool, as_json: bool) -> None:
-    """Report cited keys missing from references.tsv and rows never cited (exit 1 if any)."""
+    """Report cited keys missing from references.tsv (and from the parsed reference lists), rows never
+    cited, and per document the citations its own reference list does not resolve (exit 1 if any)."""
     from reviewqa.refs.check import check_bibliography
 
     report = check_bibliography(settings, ingest_first=ingest_first)
@@ -65,6 +66,8 @@ def check_command(settings: Settings, ingest_first: bool, as_json: bool) -> None
         click.echo(f"{len(report.cited)} works cited in the corpus")
         _echo_list("cited but missing from references.tsv", report.missing_from_bibliography)
         _echo_list("in references.tsv but never cited", report.never_cited)
+        for document, citations in sorted(report.unresolved_by_document.items()):
+            _echo_list(f"{document}: citations its reference list does not resolve", citations)
         if report.ok:
             click.echo("the bibliography and the citations agree")
     if not report.ok:
@@ -116,7 +119,8 @@ def fetch_command(settings: Settings, force: bool, keys: tuple[str, ...]) -> Non
             f"no DOI or PMID: {len(report.without_identifier)} ({', '.join(report.without_identifier)})"
         )
     if report.not_attempted:
-        click.echo(f"not attempted after repeated failures: {len(report.not_attempted)}")
+        why = "the run's time limit (fetch_run_timeout_s)" if report.deadline_reached else "repeated failures"
+        click.echo(f"not attempted after {why}: {len(report.not_attempted)}")
     written = sum(1 for o in report.outcomes if o.path)
     click.echo(
         f"{written} source texts written; run `reviewqa index` to index them"

@@ -2,20 +2,27 @@
 
 Polite by construction: one request at a time, at least ``fetch_delay_s`` apart, retries with exponential
 backoff on 429 and 5xx honouring Retry-After, and nothing overwritten unless asked.
+
+Bounded too: a reply is read as a stream and refused once it passes ``fetch_max_bytes`` (at once when its
+Content-Length says so), each request must be over within ``fetch_timeout_s`` (not per read: a server
+dripping a byte a second would otherwise never time out) and the whole run within ``fetch_run_timeout_s``.
+A reply refused or cut short writes nothing.
 """
 
 from __future__ import annotations
 
 import email.utils
+import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import requests
+import urllib3
 from rapidfuzz import fuzz
 
 from reviewqa import __version__ as reviewqa_version
@@ -34,6 +41,7 @@ logger = logging.getLogger(__name__)
 USER_AGENT = f"reviewqa/{reviewqa_version} (literature QA; cited-source fetcher)"
 MAX_RETRY_AFTER_S = 300.0
 MAX_CONSECUTIVE_FAILURES = 3
+READ_BYTES = 64 * 1024
 TITLE_AGREEMENT = 80.0  # a record whose title disagrees with the bibliography is another paper
 
 Outcome = Literal["full text", "abstract", "no abstract", "not found", "title mismatch", "skipped", "failed"]
@@ -41,6 +49,26 @@ Outcome = Literal["full text", "abstract", "no abstract", "not found", "title mi
 
 class FetchError(ReviewqaError):
     """A request that failed after its retries, or a bad fetch request."""
+
+
+class RunDeadlineError(FetchError):
+    """The run's time (``fetch_run_timeout_s``) is up: no further request is made."""
+
+
+class _ReplyTimeout(Exception):
+    """One request overran its deadline; retried like a timeout."""
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A complete reply, read within the byte cap and the deadline."""
+
+    status_code: int
+    headers: Mapping[str, str]
+    content: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.content)  # ValueError (also for bytes that are not UTF-8) when not JSON
 
 
 @dataclass
@@ -55,7 +83,8 @@ class FetchOutcome:
 class FetchReport:
     outcomes: list[FetchOutcome] = field(default_factory=list)
     without_identifier: list[str] = field(default_factory=list)
-    not_attempted: list[str] = field(default_factory=list)  # after repeated failures
+    not_attempted: list[str] = field(default_factory=list)  # after repeated failures or the run's deadline
+    deadline_reached: bool = False
 
     def by_outcome(self) -> dict[str, list[FetchOutcome]]:
         groups: dict[str, list[FetchOutcome]] = {}
@@ -69,7 +98,8 @@ class FetchReport:
 
 
 class PoliteClient:
-    """GETs JSON or text from one base URL, spaced and retried as the service asks."""
+    """GETs JSON or text from one base URL, spaced and retried as the service asks, each reply bounded in
+    size and time."""
 
     def __init__(self, settings: Settings, *, sleep: Callable[[float], None] = time.sleep) -> None:
         self.base_url = settings.fetch_base_url.rstrip("/")
@@ -77,34 +107,71 @@ class PoliteClient:
         self.retries = settings.fetch_retries
         self.backoff_s = settings.fetch_backoff_s
         self.timeout_s = settings.fetch_timeout_s
+        self.max_bytes = settings.fetch_max_bytes
+        self.run_timeout_s = settings.fetch_run_timeout_s
+        self.run_deadline = time.monotonic() + settings.fetch_run_timeout_s
         self.sleep = sleep
         self.session = requests.Session()
         self.session.headers["User-Agent"] = USER_AGENT
         self._last_request_at: float | None = None
 
-    def get(self, path: str, params: dict[str, str] | None = None) -> requests.Response | None:
-        """The response, or None for 404; raises FetchError when retries are exhausted or on other 4xx."""
+    def get(self, path: str, params: dict[str, str] | None = None) -> Reply | None:
+        """The reply, or None for 404; raises FetchError when retries are exhausted, on other 4xx or on a
+        reply over ``fetch_max_bytes``, and RunDeadlineError once the run's time is up."""
         url = f"{self.base_url}/{path.lstrip('/')}"
         for attempt in range(self.retries + 1):
             self._wait_turn()
             try:
-                response = self.session.get(url, params=params, timeout=self.timeout_s)
-            except requests.RequestException as exc:
+                reply = self._get_once(url, params)
+            except (requests.RequestException, urllib3.exceptions.HTTPError, _ReplyTimeout) as exc:
                 if attempt == self.retries:
                     raise FetchError(f"{url}: {exc}") from exc
                 self._back_off(attempt, None, str(exc))
                 continue
-            if response.status_code == 404:
+            if reply.status_code == 404:
                 return None
-            if response.status_code == 429 or response.status_code >= 500:
+            if reply.status_code == 429 or reply.status_code >= 500:
                 if attempt == self.retries:
-                    raise FetchError(f"{url}: HTTP {response.status_code} after {self.retries} retries")
-                self._back_off(attempt, response.headers.get("Retry-After"), f"HTTP {response.status_code}")
+                    raise FetchError(f"{url}: HTTP {reply.status_code} after {self.retries} retries")
+                self._back_off(attempt, reply.headers.get("Retry-After"), f"HTTP {reply.status_code}")
                 continue
-            if response.status_code >= 400:
-                raise FetchError(f"{url}: HTTP {response.status_code}")
-            return response
+            if reply.status_code >= 400:
+                raise FetchError(f"{url}: HTTP {reply.status_code}")
+            return reply
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _get_once(self, url: str, params: dict[str, str] | None) -> Reply:
+        """One request, its body read in pieces (read1: one receive each) so that the deadline is checked
+        between them, whatever pace the server sends at."""
+        remaining = self._time_left(url)
+        deadline = time.monotonic() + min(self.timeout_s, remaining)
+        with self.session.get(
+            url, params=params, timeout=min(self.timeout_s, remaining), stream=True
+        ) as response:
+            if response.status_code >= 400:  # the body of an error is not needed
+                return Reply(response.status_code, response.headers, b"")
+            declared = response.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > self.max_bytes:
+                raise FetchError(
+                    f"{url}: the reply is {declared} bytes, over fetch_max_bytes ({self.max_bytes})"
+                )
+            body = bytearray()
+            while chunk := response.raw.read1(READ_BYTES, decode_content=True):
+                body += chunk
+                if len(body) > self.max_bytes:
+                    raise FetchError(f"{url}: the reply is over fetch_max_bytes ({self.max_bytes}); stopped")
+                if time.monotonic() > deadline:
+                    raise _ReplyTimeout(f"no complete reply within {min(self.timeout_s, remaining):g} s")
+            return Reply(response.status_code, response.headers, bytes(body))
+
+    def _time_left(self, url: str) -> float:
+        remaining = self.run_deadline - time.monotonic()
+        if remaining <= 0:
+            raise RunDeadlineError(
+                f"{url}: not requested, the run is over its time limit, "
+                f"fetch_run_timeout_s ({self.run_timeout_s:g} s)"
+            )
+        return remaining
 
     def _wait_turn(self) -> None:
         if self._last_request_at is not None:
@@ -117,8 +184,9 @@ class PoliteClient:
         wait = retry_after_seconds(retry_after)
         if wait is None:
             wait = self.backoff_s * 2**attempt
+        wait = min(wait, MAX_RETRY_AFTER_S, max(0.0, self.run_deadline - time.monotonic()))
         logger.info("%s; retrying in %.2f s (retry %d of %d)", reason, wait, attempt + 1, self.retries)
-        self.sleep(min(wait, MAX_RETRY_AFTER_S))
+        self.sleep(wait)
 
     def close(self) -> None:
         self.session.close()
@@ -168,7 +236,14 @@ def fetch_sources(
             if not (work.doi or work.pmid):
                 report.without_identifier.append(work.key)
                 continue
-            outcome = _fetch_one(settings, client, work, force=force)
+            try:
+                outcome = _fetch_one(settings, client, work, force=force)
+            except RunDeadlineError as exc:
+                logger.warning("%s", exc)
+                report.deadline_reached = True
+                report.not_attempted = [w.key for w in works[position:] if w.doi or w.pmid]
+                report.without_identifier += [w.key for w in works[position:] if not (w.doi or w.pmid)]
+                break
             logger.info("%s: %s %s", work.key, outcome.outcome, outcome.detail)
             report.outcomes.append(outcome)
             consecutive_failures = consecutive_failures + 1 if outcome.outcome == "failed" else 0
@@ -192,6 +267,8 @@ def _fetch_one(settings: Settings, client: PoliteClient, work: CitedWork, *, for
         if not _same_work(work, record):
             return FetchOutcome(work.key, "title mismatch", f"Europe PMC has {record['title']!r}")
         body = _full_text(client, record)
+    except RunDeadlineError:
+        raise
     except FetchError as exc:
         return FetchOutcome(work.key, "failed", str(exc))
     abstract = strip_markup(record["abstractText"])
@@ -253,7 +330,7 @@ def _search_one(client: PoliteClient, work: CitedWork, query: str) -> Record | N
     return None
 
 
-def _search_results(response: requests.Response, key: str) -> list[Record]:
+def _search_results(response: Reply, key: str) -> list[Record]:
     """The records of a search reply; FetchError when the reply is not shaped as Europe PMC's are."""
     try:
         data = response.json()

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from reviewqa.refs.export import FORMATS
 from reviewqa.service.errors import ApiError
+from reviewqa.service.examples import example_questions
 from reviewqa.service.openapi import build_spec
-from reviewqa.service.state import AnswerCache, ServiceState
-from reviewqa.service.validation import json_body, parse_ask, parse_search
-from reviewqa.service.views import documents_view, hit_view, passage_detail
+from reviewqa.service.state import AnswerCache, LoadedBuild, ServiceState
+from reviewqa.service.validation import json_body, parse_ask, parse_cited_works, parse_search
+from reviewqa.service.views import documents_view, hit_view, passage_detail, work_view, works_to_export
+
+if TYPE_CHECKING:
+    from reviewqa.index.store import IndexStatus
 
 logger = logging.getLogger(__name__)
 
@@ -28,8 +33,8 @@ def ask() -> Response:
 
     state = service_state()
     ask_request = parse_ask(json_body(request), state.settings.top_k)
-    index = state.index.get()
-    key = AnswerCache.key(ask_request.question, ask_request.top_k, ask_request.history)
+    build = state.index.build()  # this request finishes on this build even if another is swapped in
+    key = AnswerCache.key(build, ask_request.question, ask_request.top_k, ask_request.history)
     result = state.answers.get(key)
     cache_status = "hit"
     if result is None:
@@ -37,7 +42,7 @@ def ask() -> Response:
         result = answer(
             ask_request.question,
             state.settings,
-            index,
+            build.index,
             top_k=ask_request.top_k,
             history=ask_request.history or None,
         ).to_dict()
@@ -51,10 +56,12 @@ def ask() -> Response:
 def search() -> Response:
     state = service_state()
     search_request = parse_search(request.args.to_dict(), state.settings.search_mode)
-    hits = state.index.get().search(search_request.query, k=search_request.k, mode=search_request.mode)
+    index = state.index.get()
+    hits = index.search(search_request.query, k=search_request.k, mode=search_request.mode)
     return jsonify(
         {
             "query": search_request.query,
+            "expanded": index.expand_query(search_request.query),
             "k": search_request.k,
             "mode": search_request.mode,
             "results": [hit_view(hit) for hit in hits],
@@ -76,40 +83,101 @@ def documents() -> Response:
     return jsonify({"documents": documents_view(service_state().index.get())})
 
 
+@api.get("/cited-works")
+def cited_works() -> Response:
+    """The works named by key, the documents named by id, and what the given passages cite, as JSON or as
+    a BibTeX, RIS or CSV download; the whole bibliography when nothing is named."""
+    export = parse_cited_works(request.args)
+    index = service_state().index.get()
+    for name, values, known in (
+        ("key", export.keys, index.bibliography),
+        ("doc_id", export.doc_ids, {d["doc_id"] for d in documents_view(index)}),
+        ("passage_id", export.passage_ids, index.passage_by_id),
+    ):
+        unknown = [value for value in values if value not in known]
+        if unknown:
+            raise ApiError(404, f"{name}_not_found", f"unknown {name}: " + ", ".join(map(repr, unknown[:5])))
+    works = works_to_export(index, export.keys, export.doc_ids, export.passage_ids)
+    if export.format == "json":
+        return jsonify({"works": [work_view(work) for work in works]})
+    render, media_type, extension = FORMATS[export.format]
+    response = Response(render(works), content_type=f"{media_type}; charset=utf-8")
+    response.headers["Content-Disposition"] = f'attachment; filename="reviewqa-cited-works.{extension}"'
+    return response
+
+
+@api.get("/examples")
+def examples() -> Response:
+    """Questions for a first visit, made from the documents' headings and titles and answered by them."""
+    return jsonify({"questions": example_questions(service_state().index.get())})
+
+
 @api.get("/health")
 def health() -> tuple[Response, int]:
-    body = health_report(service_state())
-    return jsonify(body), 200 if body["ready"] else 503
+    state = service_state()
+    body = health_report(state)
+    status = 200 if body["ready"] else 503
+    state.health_log.record(status, body["state"], body["reason"], body["warnings"])
+    return jsonify(body), status
 
 
 def health_report(state: ServiceState) -> dict[str, Any]:
-    """Ready when the index on disk is current and the app has it loaded (the same build)."""
-    from reviewqa.errors import IndexNotReadyError
+    """200 while a build of the index is in service, whatever is on disk: ``warnings`` say what needs
+    attention (a newer build loading or failing to load, a corpus changed since the build, files of the
+    build damaged on disk since it was loaded); 503 only when there is nothing to serve."""
     from reviewqa.index import index_status
 
-    status = index_status(state.settings, fingerprints=state.fingerprints)
-    ready, reason, manifest, index_state = status.ready, status.reason, status.manifest, status.state
-    if ready:
-        try:
-            loaded = state.index.get()
-        except IndexNotReadyError as exc:
-            # current on disk (sizes checked) but it does not load (checksums, contents): damaged
-            ready, reason, index_state = False, str(exc), "corrupt"
-        else:
-            if manifest is not None and loaded.manifest != manifest:
-                ready, reason, index_state = (
-                    False,
-                    "the index was rebuilt after the service loaded it; restart the service",
-                    "stale",
-                )
-            manifest = loaded.manifest
+    holder = state.index
+    holder.refresh()
+    disk = index_status(state.settings, fingerprints=state.fingerprints)
+    served = holder.current()
+    if served is None:
+        pending = holder.pending()
+        return {
+            "status": "not_ready",
+            "ready": False,
+            "reason": pending or disk.reason,
+            "state": "loading" if holder.loading else _unloaded_state(disk),
+            "build": None,
+            "warnings": [],
+            "manifest": public_manifest(disk.manifest),
+        }
     return {
-        "status": "ready" if ready else "not_ready",
-        "ready": ready,
-        "reason": reason or ("ok" if ready else "not ready"),
-        "state": index_state,
-        "manifest": public_manifest(manifest),
+        "status": "ready",
+        "ready": True,
+        "reason": "ok",
+        "state": "ready",
+        "build": {
+            "id": served.build_id,
+            "built_at": served.index.manifest.get("built_at"),
+            "passages": len(served.index.passages),
+        },
+        "warnings": health_warnings(served, disk, holder.pending()),
+        "manifest": public_manifest(served.index.manifest),
     }
+
+
+def _unloaded_state(disk: IndexStatus) -> str:
+    # An index whose sizes are right but which would not load failed its checksums or contents.
+    return "corrupt" if disk.ready else disk.state
+
+
+def health_warnings(served: LoadedBuild, disk: IndexStatus, pending: str) -> list[str]:
+    warnings: list[str] = []
+    if disk.directory != served.directory and served.directory is not None:
+        if pending:
+            warnings.append(f"{pending}; serving build {served.build_id}")
+        elif disk.directory is None:
+            warnings.append(f"no index on disk ({disk.reason}); serving build {served.build_id} from memory")
+    elif disk.state in ("stale", "unreadable_corpus"):
+        warnings.append(disk.reason)
+    if served.files is not None:
+        warnings += [
+            f"{problem}: build {served.build_id} on disk is damaged (the copy in memory is intact); "
+            "run `reviewqa index`"
+            for problem in served.files.damage()
+        ]
+    return warnings
 
 
 def public_manifest(manifest: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import re
 import uuid
@@ -12,6 +11,7 @@ from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
 from reviewqa.errors import IndexNotReadyError, QuestionError, ReviewqaError
+from reviewqa.logsafe import log_safe
 from reviewqa.service.api import api
 from reviewqa.service.errors import HTTP_ERROR_CODES, ApiError, error_response
 from reviewqa.service.pages import pages
@@ -39,12 +39,13 @@ def create_app(settings: Settings | None = None, index: SearchIndex | None = Non
         settings = index.settings if index is not None else Settings.load()
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
+    # Read by the gunicorn worker (service/worker.py), which reads whole requests before the app sees them.
+    app.config["REQUEST_READ_TIMEOUT_S"] = settings.request_read_timeout_s
     app.json.sort_keys = False  # keep the Answer contract's field order
     holder = IndexHolder(settings, index)
     if index is None:
         # Load now, so the first request does not pay for it; a failure is logged and /api/v1/health says why.
-        with contextlib.suppress(IndexNotReadyError):
-            holder.get()
+        holder.reload()
     app.extensions["reviewqa"] = ServiceState(settings, holder, AnswerCache(settings.answer_cache_size))
     app.register_blueprint(api)
     app.register_blueprint(pages)
@@ -71,9 +72,14 @@ def _finish_response(response: Response) -> Response:
     response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "no-referrer")
-    if response.status_code >= 500:
+    # Health probes log their state changes themselves (HealthLog), not every probe.
+    if response.status_code >= 500 and request.endpoint != "api_v1.health":
         logger.error(
-            "%s %s -> %d request_id=%s", request.method, request.path, response.status_code, request_id
+            "%s %s -> %d request_id=%s",
+            log_safe(request.method),
+            log_safe(request.path),
+            response.status_code,
+            request_id,
         )
     return response
 

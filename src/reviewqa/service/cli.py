@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import logging
 import os
 from pathlib import Path
 
@@ -36,15 +38,20 @@ def serve(
 ) -> None:
     """Serve the JSON API (/api/v1) and the chat page (/)."""
     from reviewqa.service.app import create_app
+    from reviewqa.service.port import check_port_free
 
     # Workers fork after the tokenizer has run; its own thread pool must not be used across fork.
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     host = host or settings.host
     port = settings.port if port is None else port
-    index = load_index_for_serving(settings)
-    if index is not None:
-        warm_up(index)
-    app = create_app(settings, index)
+    # A service's own events (a build loaded or refused, health changes) are worth a line by default.
+    service_logger = logging.getLogger("reviewqa")
+    service_logger.setLevel(min(service_logger.getEffectiveLevel(), logging.INFO))
+    if dev:
+        check_dev_host(host)
+    check_port_free(host, port)  # at once, not after the seconds of loading and warm-up
+    app = create_app(settings)  # loads and warms the build index/current names, once, before forking
+    check_index_for_serving(app)
     url = f"http://{_url_host(host)}:{port}/"
     if dev:
         click.echo(f"reviewqa (Flask dev server) on {url}")
@@ -55,33 +62,45 @@ def serve(
     config_file = gunicorn_config or (DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None)
     overrides = {"bind": [f"{host}:{port}"], "workers": workers or settings.workers, "preload_app": True}
     click.echo(f"reviewqa on {url} ({overrides['workers']} gunicorn workers)")
-    PreloadedGunicorn(app, config_file, overrides).run()
+    # SIGHUP: the master loads the build index/current names, then gunicorn replaces the workers with ones
+    # forked from it; the old workers finish their requests first.
+    PreloadedGunicorn(app, config_file, overrides, on_reload=app.extensions["reviewqa"].index.reload).run()
 
 
-def load_index_for_serving(settings: Settings):  # -> SearchIndex | None
-    """The index, or None when it is missing or stale (the app then reports 503 until it is rebuilt).
-
-    An index that claims to be current but cannot be loaded is corrupt: that raises IndexNotReadyError,
-    which the CLI turns into a one-line error, so the service does not start on it.
-    """
+def check_index_for_serving(app) -> None:  # app: Flask
+    """Start without an index, or with one that is out of date (/api/v1/health says so), but not on one
+    that is there and does not load: that is damage to repair first, which the CLI reports in one line."""
     from reviewqa.errors import IndexNotReadyError
-    from reviewqa.index import index_status, load_index
+    from reviewqa.index import index_status
 
-    status = index_status(settings)
-    if status.state == "corrupt":
-        raise IndexNotReadyError(f"refusing to serve: {status.reason}")
-    if not status.ready:
-        click.echo(f"warning: the index is not ready ({status.reason}); /api/v1/health answers 503", err=True)
-        return None
-    return load_index(settings)
+    holder = app.extensions["reviewqa"].index
+    if holder.current() is not None:
+        return
+    status = index_status(app.extensions["reviewqa"].settings)
+    if status.state not in ("missing", "stale"):
+        raise IndexNotReadyError(f"refusing to serve: {holder.pending() or status.reason}")
+    click.echo(
+        f"warning: the index is not ready ({status.reason}); /api/v1/health answers 503 until "
+        "`reviewqa index` has built it (the running service then loads it)",
+        err=True,
+    )
 
 
-def warm_up(index) -> None:
-    """Answer one question before forking, so the model and the answer engine are loaded once, in the master,
-    and shared by every worker (copy-on-write) instead of being loaded lazily by each."""
-    from reviewqa.answer import answer
+def check_dev_host(host: str) -> None:
+    """Flask's debug server runs code typed into its debugger page: never on an address others can reach."""
+    if host == "localhost" or _is_loopback(host):
+        return
+    raise click.UsageError(
+        f"--dev serves Flask's debugger, which runs any code it is sent: only on a loopback address "
+        f"(127.0.0.1, ::1, localhost), not {host!r}; serve other addresses without --dev"
+    )
 
-    answer("What is this review about?", index.settings, index)
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _url_host(host: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +16,17 @@ DEFAULT_CONFIG = PROJECT_ROOT / "service" / "gunicorn.conf.py"
 class PreloadedGunicorn(Application):
     """Serves an app object built in the master process, so workers fork with the model and index loaded."""
 
-    def __init__(self, app: Any, config_file: Path | None, overrides: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        app: Any,
+        config_file: Path | None,
+        overrides: dict[str, Any],
+        on_reload: Callable[[], object] | None = None,
+    ) -> None:
         self._app = app
         self._config_file = config_file
         self._overrides = overrides
+        self._on_reload = on_reload
         super().__init__()
 
     def init(self, parser: Any, opts: Any, args: Any) -> None:  # command-line parsing is click's job
@@ -32,3 +40,10 @@ class PreloadedGunicorn(Application):
 
     def load(self) -> Any:
         return self._app
+
+    def reload(self) -> None:
+        """SIGHUP: re-read the configuration and let the app reload (the index) in the master, before
+        gunicorn forks the new workers from it and stops the old ones gracefully."""
+        super().reload()
+        if self._on_reload is not None:
+            self._on_reload()

@@ -1,72 +1,235 @@
-"""What the app holds between requests: the settings, the loaded index and a cache of answers."""
+"""What the app holds between requests: the settings, the build of the index it serves and a cache of answers.
+
+The build served is the only state that changes while the service runs. Each worker notices a new build
+(``index/current`` names another folder, checked at most every ``reload_check_s``), loads and warms it in a
+background thread and then swaps it in with one assignment: a request that already took the old build
+finishes on it, the next one gets the new build. A build that fails to load leaves the old one in service.
+"""
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import math
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reviewqa.corpus.ingest import FingerprintMemo
-from reviewqa.errors import IndexNotReadyError
+from reviewqa.errors import IndexNotReadyError, ReviewqaError
 from reviewqa.lru import LRUCache
 from reviewqa.settings import Settings
 
 if TYPE_CHECKING:
     from reviewqa.index import SearchIndex
+    from reviewqa.index.store import LoadedFiles
 
 logger = logging.getLogger(__name__)
 
-# A missing index is looked for again at most this often, so a burst of requests does not hammer the disk.
-INDEX_RETRY_INTERVAL_S = 5.0
+WARM_UP_QUESTION = "What is this review about?"
+
+
+@dataclass(frozen=True)
+class LoadedBuild:
+    """One build of the index as this process serves it."""
+
+    index: SearchIndex
+    directory: Path | None  # the build folder, when known (an index handed to the app may come from anywhere)
+    files: LoadedFiles | None  # for health: has the folder been damaged since the load?
+    serial: int  # distinct per load in this process: answers cached for one build never serve another
+
+    @property
+    def build_id(self) -> str | None:
+        return self.directory.name if self.directory is not None else None
 
 
 class IndexHolder:
-    """The loaded index, or the reason there is none; loads it on demand once it has been built."""
+    """The build in service, or the reason there is none; notices, loads and swaps in new builds."""
 
     def __init__(self, settings: Settings, index: SearchIndex | None = None) -> None:
         self._settings = settings
-        self._index = index
+        self._serials = itertools.count(1)
         self._lock = threading.Lock()
-        self._last_attempt = -math.inf
+        self._loader: threading.Thread | None = None
+        self._last_check = -math.inf
+        self._failed: tuple[Path, str] | None = None  # a build that would not load, and why
         self._last_error = "the index has not been loaded yet; run `reviewqa index`"
+        self._loaded: LoadedBuild | None = None
+        if index is not None:
+            self._loaded = self._given(index)
+
+    # ------------------------------------------------------------ what requests use
 
     def get(self) -> SearchIndex:
-        """The index; raises IndexNotReadyError (with the reason) while it cannot be loaded."""
-        index = self._index
-        if index is not None:
-            return index
+        """The index in service; raises IndexNotReadyError (with the reason) while there is none."""
+        return self.build().index
+
+    def build(self) -> LoadedBuild:
+        """The build in service (a request keeps using the one it got, even if another is swapped in)."""
+        self.refresh()
+        loaded = self._loaded
+        if loaded is None:
+            raise IndexNotReadyError(self.pending() or self._last_error)
+        return loaded
+
+    def current(self) -> LoadedBuild | None:
+        return self._loaded
+
+    @property
+    def loading(self) -> bool:
+        loader = self._loader
+        return loader is not None and loader.is_alive()
+
+    def pending(self) -> str:
+        """What is happening to a build other than the one in service: being loaded, or failed to load."""
+        failed = self._failed
+        if self.loading:
+            return "a new build of the index is being loaded"
+        if failed is not None:
+            return f"build {failed[0].name} could not be loaded: {failed[1]}"
+        return ""
+
+    # ------------------------------------------------------------ noticing and loading builds
+
+    def refresh(self) -> None:
+        """At most every ``reload_check_s``: if ``index/current`` names another build than the one in
+        service, load it in a background thread (one at a time; a build that failed is retried only once
+        ``current`` changes again)."""
+        if time.monotonic() - self._last_check < self._settings.reload_check_s:
+            return
         with self._lock:
-            if self._index is None and time.monotonic() - self._last_attempt >= INDEX_RETRY_INTERVAL_S:
-                self._try_load()
-            if self._index is None:
-                raise IndexNotReadyError(self._last_error)
-            return self._index
+            if time.monotonic() - self._last_check < self._settings.reload_check_s:
+                return
+            self._last_check = time.monotonic()
+            if self.loading:
+                return
+            directory = self._build_on_disk()
+            if directory is None or self._serves(directory):
+                return
+            if self._failed is not None and self._failed[0] == directory:
+                return
+            self._loader = threading.Thread(
+                target=self._load, args=(directory,), name="reviewqa-index-loader", daemon=True
+            )
+            self._loader.start()
 
-    def _try_load(self) -> None:
-        from reviewqa.index import load_index
+    def reload(self) -> bool:
+        """Load the build ``index/current`` names now, in this thread (start-up, SIGHUP in the gunicorn
+        master); True if it is in service afterwards. A failure keeps the build in service, if any."""
+        directory = self._build_on_disk()
+        if directory is None:
+            from reviewqa.index import index_status
 
-        self._last_attempt = time.monotonic()
+            self._last_error = index_status(self._settings).reason
+            return False
+        if self._serves(directory):
+            return True
+        return self._load(directory)
+
+    def wait_for_loader(self, timeout: float) -> None:
+        """Block until a background load has finished (tests)."""
+        loader = self._loader
+        if loader is not None:
+            loader.join(timeout)
+
+    def _build_on_disk(self) -> Path | None:
+        from reviewqa.index.store import current_build
+
+        directory = current_build(self._settings)
+        return directory if directory.is_dir() else None
+
+    def _serves(self, directory: Path) -> bool:
+        loaded = self._loaded
+        return loaded is not None and loaded.directory == directory
+
+    def _load(self, directory: Path) -> bool:
+        from reviewqa.index.search import load_build
+        from reviewqa.index.store import LoadedFiles, read_manifest
+
+        started = time.perf_counter()
+        old = self._loaded
         try:
-            self._index = load_index(self._settings)
-            logger.info("index loaded: %d passages", len(self._index.passages))
-        except IndexNotReadyError as exc:
-            self._last_error = str(exc)
-            logger.warning("index not ready: %s", exc)
+            # The model is the heavy part and the same for every build made with it: reuse the loaded one.
+            same_model = old is not None and read_manifest(directory)["model"] == old.index.manifest["model"]
+            encoder = old.index.encoder if old is not None and same_model else None
+            index = load_build(self._settings, directory, up_to_date=False, encoder=encoder)
+            warm_up(index)
+        except ReviewqaError as exc:
+            return self._load_failed(directory, str(exc))
+        except Exception as exc:  # a bug must not kill the loader silently; the old build stays in service
+            logger.exception("loading build %s failed", directory.name)
+            return self._load_failed(directory, f"unexpected error ({type(exc).__name__})")
+        loaded = LoadedBuild(index, directory, LoadedFiles(directory, index.manifest), next(self._serials))
+        self._loaded, self._failed = loaded, None
+        logger.info(
+            "serving build %s (built %s, %d passages), loaded in %.1f s",
+            directory.name,
+            index.manifest.get("built_at"),
+            len(index.passages),
+            time.perf_counter() - started,
+        )
+        return True
+
+    def _load_failed(self, directory: Path, reason: str) -> bool:
+        self._failed, self._last_error = (directory, reason), reason
+        serving = self._loaded
+        kept = f"; still serving build {serving.build_id}" if serving is not None else ""
+        logger.warning("cannot load build %s: %s%s", directory.name, reason, kept)
+        return False
+
+    def _given(self, index: SearchIndex) -> LoadedBuild:
+        """An index handed to the app: its build folder is ``current``'s if that holds the same manifest."""
+        from reviewqa.index.store import LoadedFiles, read_manifest
+
+        directory = self._build_on_disk()
+        try:
+            same = directory is not None and read_manifest(directory) == index.manifest
+        except IndexNotReadyError:
+            same = False
+        if directory is None or not same:
+            return LoadedBuild(index, None, None, next(self._serials))
+        return LoadedBuild(index, directory, LoadedFiles(directory, index.manifest), next(self._serials))
 
 
-CacheKey = tuple[str, int, str]
+def warm_up(index: SearchIndex) -> None:
+    """Answer one question, so the answer engine's statistics for this index are built before it serves
+    (in the master before forking, they are shared by every worker copy-on-write)."""
+    from reviewqa.answer import answer
+
+    answer(WARM_UP_QUESTION, index.settings, index)
+
+
+CacheKey = tuple[int, str, int, str]
 
 
 class AnswerCache(LRUCache[CacheKey, dict[str, Any]]):
-    """Answer dicts by question: one loaded index gives the same answer to the same question."""
+    """Answer dicts by build and question: one build gives the same answer to the same question."""
 
     @staticmethod
-    def key(question: str, top_k: int, history: list[dict[str, str]]) -> CacheKey:
-        return (question, top_k, json.dumps(history, sort_keys=True))
+    def key(build: LoadedBuild, question: str, top_k: int, history: list[dict[str, str]]) -> CacheKey:
+        return (build.serial, question, top_k, json.dumps(history, sort_keys=True))
+
+
+class HealthLog:
+    """Logs the service's health when it changes (not on every probe): INFO when it becomes ready with
+    nothing to report, WARNING otherwise."""
+
+    def __init__(self) -> None:
+        self._last: tuple[object, ...] | None = None
+        self._lock = threading.Lock()
+
+    def record(self, status: int, state: str, reason: str, warnings: list[str]) -> None:
+        observed = (status, state, reason, tuple(warnings))
+        with self._lock:
+            if observed == self._last:
+                return
+            self._last = observed
+        level = logging.INFO if status == 200 and not warnings else logging.WARNING
+        details = "; ".join(warnings) if status == 200 else reason
+        logger.log(level, "health: %d %s%s", status, state, f" ({details})" if details else "")
 
 
 @dataclass
@@ -76,3 +239,4 @@ class ServiceState:
     answers: AnswerCache = field(default_factory=lambda: AnswerCache(0))
     # Health probes re-hash the corpus only when a document's size or mtime changed.
     fingerprints: FingerprintMemo = field(default_factory=FingerprintMemo)
+    health_log: HealthLog = field(default_factory=HealthLog)

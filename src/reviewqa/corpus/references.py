@@ -1,0 +1,327 @@
+"""Reference lists parsed into bibliography entries, and in-text citations linked to them.
+
+Entries: a numbered list ("12. Smith J, ...", "[12] ...", "12 Smith J") starts an entry at each number one
+higher than the last; an author-year list at each line opening with a surname and initials after a line that
+ended an entry. From each entry: the authors, year, title, DOI and PMID where printed.
+
+Keys: every entry gets the author-year key the corpus stage gives citations ("Smith 2010", "Smith & Jones
+2010", "Smith et al. 2010"), so a numbered "[12]" and an author-year "(Smith et al., 2010)" cite the same key
+and links between documents (a review's entry and an indexed source paper) work alike. Two entries of one
+list with the same key get the letters a, b, ... in list order, as author-year styles print them; across
+documents the first document's entry gives a key's fields (``reviewqa.refs.bibliography.parsed_references``).
+
+Citations: author-year ones as ``reviewqa.corpus.citations`` reads them; numbered ones in brackets ("[12]",
+"[3–5]", "[3,5,7]"), in parentheses ("( 3 ,5 )") and as superscripts kept by the text layer
+("translation1,2.") when the document uses that form at least ``MIN_FORM_USES`` times and the numbers exist.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from reviewqa.corpus.citations import APOSTROPHE, find_citations
+
+YEAR_RE = re.compile(r"\b((?:19|20)\d\d)([a-z])?\b")
+DOI_RE = re.compile(r"\b10\.\d{4,9}/[^\s\"<>]+", re.IGNORECASE)
+DOI_URL_END_RE = re.compile(r"(?:https?:\s*//\s*)?(?:dx\.\s*)?doi\.\s*org\s*/\s*10\.[^\n]*$", re.IGNORECASE)
+PMID_RE = re.compile(r"\bPMID:?\s*(\d{5,9})\b", re.IGNORECASE)
+NUMBERED_START_RE = re.compile(r"^\s*(?:\[(\d{1,4})\]\s*|(\d{1,4})[.)]?\s+)(?=\S)")
+AUTHOR_START_RE = re.compile(
+    rf"^(?:(?:[A-Z]\.\s?)+\s*)?(?:(?:de|van|von|der|den|da|di|le|la)\s+)*[A-Z][^\s,.;:()]*[a-z{APOSTROPHE}'][^\s,;:()]*"
+    r"(?:[ -][A-Z][a-z]+)?,?\s+(?:[A-Z]{1,3}\b|[A-Z]\.)"
+)
+INITIALS_RE = re.compile(r"^(?:[A-Z]{1,3}|[A-Z]\.(?:\s?-?[A-Z]\.?)*)$")  # "JF", "J.", "K.V", "J.-L."
+ET_AL_RE = re.compile(r"\bet\s+al\b", re.IGNORECASE)
+PAREN_YEAR_RE = re.compile(r"\(((?:19|20)\d\d[a-z]?)\)")
+COMMA_YEAR_RE = re.compile(r",\s+((?:19|20)\d\d[a-z]?)\s")
+AUTHOR_END_RE = re.compile(r"\.\s+(?=[A-Z0-9“\"‘'(\[]|[a-z]{2})")
+QUOTE_START_RE = re.compile(r",?\s*[“\"]")  # "E. Braunwald, “Shattuck lecture ...,” ..."
+QUOTED_TITLE_RE = re.compile(r"[“\"]([^”\"]{8,})[”\"]")
+MIN_FORM_USES = 3
+MAX_RANGE = 50
+NUMBER_LIST = r"\d{1,4}(?:\s*[-–—,]\s*\d{1,4})*"
+BRACKET_RE = re.compile(rf"\[\s*({NUMBER_LIST})\s*\]")
+PAREN_NUMBERS_RE = re.compile(rf"\(\s*({NUMBER_LIST})\s*\)")
+SUPERSCRIPT_RE = re.compile(r"(?<=[a-z)\]])(\d{1,4}(?:[-–—,]\d{1,4})*)(?=[\s.,;:)]|$)")
+WORD_BEFORE_RE = re.compile(r"([A-Za-z]+)$")
+
+
+@dataclass
+class ReferenceEntry:
+    """One entry of a reference list."""
+
+    key: str  # "Smith et al. 2010" (see the module docstring)
+    text: str  # the entry as printed, lines joined
+    number: int | None = None  # in a numbered list
+    authors: str = ""
+    year: int | None = None
+    title: str = ""
+    doi: str = ""
+    pmid: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class ReferenceList:
+    entries: list[ReferenceEntry] = field(default_factory=list)
+    numbered: bool = False
+    printed: int = 0  # entries counted independently of the parse: the highest number, or entry starts
+
+    def by_number(self) -> dict[int, ReferenceEntry]:
+        return {entry.number: entry for entry in self.entries if entry.number is not None}
+
+
+def parse_reference_lists(lists: list[list[str]]) -> ReferenceList:
+    """All entries of a document's reference lists (a list may continue under a second heading)."""
+    result = ReferenceList()
+    for lines in lists:
+        numbered = _is_numbered(lines)
+        result.numbered = result.numbered or numbered
+        entries = _numbered_entries(lines) if numbered else _author_year_entries(lines)
+        result.entries.extend(entries)
+        result.printed += _printed_count(lines, numbered)
+    _letter_collisions(result.entries)
+    return result
+
+
+def _is_numbered(lines: list[str]) -> bool:
+    starts = [int(m.group(1) or m.group(2)) for line in lines if (m := NUMBERED_START_RE.match(line))]
+    rising = sum(1 for a, b in itertools.pairwise(starts) if b == a + 1)
+    return len(starts) >= 2 and rising >= 0.5 * len(starts)
+
+
+def _printed_count(lines: list[str], numbered: bool) -> int:
+    if numbered:  # the highest number printed at a line start right after its predecessor's
+        starts = {int(m.group(1) or m.group(2)) for line in lines if (m := NUMBERED_START_RE.match(line))}
+        return max((n for n in starts if n - 1 in starts or n == 1), default=0)
+    return sum(1 for line in lines if AUTHOR_START_RE.match(line) and YEAR_RE.search(line))
+
+
+def _numbered_entries(lines: list[str]) -> list[ReferenceEntry]:
+    entries: list[tuple[int, list[str]]] = []
+    expected = None
+    for line in lines:
+        match = NUMBERED_START_RE.match(line)
+        number = int(match.group(1) or match.group(2)) if match else None
+        if match and number is not None and (expected is None or number == expected):
+            entries.append((number, [line[match.end() :]]))
+            expected = number + 1
+        elif entries:
+            entries[-1][1].append(line)
+    return [_entry(_join_lines(parts), number) for number, parts in entries]
+
+
+def _author_year_entries(lines: list[str]) -> list[ReferenceEntry]:
+    entries: list[list[str]] = []
+    for line in lines:
+        previous = entries[-1] if entries else None
+        ended = previous is None or _ends_entry(previous[-1])
+        if AUTHOR_START_RE.match(line) and ended:
+            entries.append([line])
+        elif previous is not None:
+            previous.append(line)
+        elif AUTHOR_START_RE.match(line):
+            entries.append([line])
+    return [_entry(_join_lines(parts), None) for parts in entries]
+
+
+def _ends_entry(line: str) -> bool:
+    text = line.rstrip()
+    return text.endswith((".", ")")) or bool(DOI_RE.search(text[-60:])) or text[-1:].isdigit()
+
+
+def _join_lines(lines: list[str]) -> str:
+    text = ""
+    for line in lines:
+        line = line.strip()
+        if text.endswith("-") and line[:1].islower() and not text.endswith(" -"):
+            text = text[:-1] + line  # a word split across lines
+        elif text.endswith(("/", "-")) or not text:
+            text += line
+        else:
+            text += " " + line
+    return text
+
+
+def _entry(text: str, number: int | None) -> ReferenceEntry:
+    authors, rest = _split_authors(text)
+    year_match = PAREN_YEAR_RE.search(text) or COMMA_YEAR_RE.search(text)
+    year_text = year_match.group(1) if year_match else ""
+    if not year_text:  # the first year after the title, else the last one (IEEE style ends with it)
+        years = [m.group(0) for m in YEAR_RE.finditer(rest)]
+        year_text = years[0] if years and not QUOTED_TITLE_RE.search(rest) else (years[-1] if years else "")
+    year = int(year_text[:4]) if year_text else None
+    doi = DOI_RE.search(_doi_url_rejoined(text))
+    pmid = PMID_RE.search(text)
+    entry = ReferenceEntry(
+        key=_key(authors, year_text),
+        text=text,
+        number=number,
+        authors=authors,
+        year=year,
+        title=_title(rest),
+        doi=doi.group(0).rstrip(".,;)") if doi else "",
+        pmid=pmid.group(1) if pmid else "",
+    )
+    return entry
+
+
+def _doi_url_rejoined(text: str) -> str:
+    """Springer's DOI links extract with spaces ("https:// doi. org/ 10. 2337/ diabe tes. 54.9. 2503"): a
+    doi.org link ending the entry is read without its spaces."""
+    match = DOI_URL_END_RE.search(text)
+    return text[: match.start()] + re.sub(r"\s+", "", match.group(0)) if match else text
+
+
+def _split_authors(text: str) -> tuple[str, str]:
+    """(the author list, the rest) of an entry."""
+    ends = []
+    et_al = ET_AL_RE.search(text)
+    if et_al:
+        ends.append(et_al.end() + 1 if text[et_al.end() : et_al.end() + 1] == "." else et_al.end())
+    for pattern in (PAREN_YEAR_RE, COMMA_YEAR_RE, QUOTE_START_RE):
+        match = pattern.search(text)
+        if match:
+            ends.append(match.start())
+    for match in AUTHOR_END_RE.finditer(text):
+        before = text[: match.start()].rsplit(None, 1)[-1] if text[: match.start()].strip() else ""
+        after = text[match.end() :].split(None, 1)[0] if text[match.end() :].strip() else ""
+        if INITIALS_RE.match(before.strip(",")) and INITIALS_RE.match(after.rstrip(",.")):
+            continue  # "Lee, E. Y., Hwang" or "M. H. Kim": initials go on
+        if re.match(r"^[A-Z]\.?,?$", after) or after.endswith(",") or after in {"and", "&", "et"}:
+            continue  # "Smith, J. and Jones, K.", "Cho, H. Y. et al."
+        ends.append(match.start() + 1)
+        break
+    end = min(ends) if ends else len(text)
+    return text[:end].strip(" .,;"), text[end:].strip(" .,;")
+
+
+def _surnames(authors: str) -> list[str]:
+    names = []
+    for part in re.split(r",|;|\s&\s|\sand\s", ET_AL_RE.sub("", authors)):
+        tokens = [t for t in part.split() if not INITIALS_RE.match(t.rstrip(".,")) and t not in {"and", "&"}]
+        if tokens:
+            names.append(" ".join(tokens).replace("'", APOSTROPHE))
+    return names
+
+
+def _key(authors: str, year: str) -> str:
+    surnames = _surnames(authors)
+    if not surnames or not year:
+        return ""
+    if ET_AL_RE.search(authors) or len(surnames) >= 3:
+        who = f"{surnames[0]} et al."
+    elif len(surnames) == 2:
+        who = f"{surnames[0]} & {surnames[1]}"
+    else:
+        who = surnames[0]
+    return f"{who} {year}"
+
+
+def _title(rest: str) -> str:
+    quoted = QUOTED_TITLE_RE.search(rest)
+    if quoted:
+        return quoted.group(1).strip(" ,.")
+    rest = re.sub(r"^\(?(?:19|20)\d\d[a-z]?\)?[.,]?\s*", "", rest)
+    match = re.search(r"(?<=[a-z0-9)\]?])[.?]\s+(?=[A-Z])", rest)
+    return (rest[: match.start() + 1] if match else rest).strip(" .,")
+
+
+def _letter_collisions(entries: list[ReferenceEntry]) -> None:
+    """Two entries of one document with the same key become "... 2010a" and "... 2010b"."""
+    counts = Counter(entry.key for entry in entries if entry.key)
+    seen: Counter[str] = Counter()
+    for entry in entries:
+        if entry.key and counts[entry.key] > 1 and not entry.key[-1].isalpha():
+            entry.key = f"{entry.key}{'abcdefghijklmnopqrstuvwxyz'[seen[entry.key] % 26]}"
+            seen[entry.key[:-1]] += 1
+
+
+# ---------------------------------------------------------------- in-text citations
+
+
+@dataclass
+class CitationLinker:
+    """Gives a sentence's cited keys, resolving numbered citations through one document's entries."""
+
+    references: ReferenceList
+    forms: set[str] = field(default_factory=set)  # "bracket", "paren", "superscript"
+    vocabulary: set[str] = field(default_factory=set)  # words the document uses alone (superscript bases)
+    found: int = 0  # citation mentions seen (numbers and author-year keys)
+    linked: int = 0  # of those, resolved to an entry of the list
+    unresolved: list[str] = field(default_factory=list)
+
+    @classmethod
+    def for_document(cls, references: ReferenceList, sentences: list[str]) -> CitationLinker:
+        linker = cls(references)
+        text = " ".join(sentences)
+        linker.vocabulary = {word.casefold() for word in re.findall(r"\b[A-Za-z]{3,}\b", text)}
+        if references.numbered:
+            numbers = references.by_number()
+            for form, pattern in (("bracket", BRACKET_RE), ("paren", PAREN_NUMBERS_RE)):
+                uses = [m for m in pattern.finditer(text) if _numbers(m.group(1)) <= numbers.keys()]
+                if len(uses) >= MIN_FORM_USES:
+                    linker.forms.add(form)
+            if len(linker._superscripts(text)) >= MIN_FORM_USES:
+                linker.forms.add("superscript")
+        return linker
+
+    def cite(self, sentence: str) -> list[str]:
+        keys = list(find_citations(sentence))
+        known = {entry.key for entry in self.references.entries}
+        for key in keys:
+            self.found += 1
+            if key in known:
+                self.linked += 1
+            elif self.references.entries:
+                self.unresolved.append(key)
+        numbers = self.references.by_number()
+        for number in self._numbers_in(sentence):
+            self.found += 1
+            entry = numbers.get(number)
+            if entry is None or not entry.key:
+                self.unresolved.append(f"[{number}]")
+                continue
+            self.linked += 1
+            if entry.key not in keys:
+                keys.append(entry.key)
+        return keys
+
+    def _numbers_in(self, sentence: str) -> list[int]:
+        found: list[int] = []
+        if "bracket" in self.forms:
+            found += [n for m in BRACKET_RE.finditer(sentence) for n in sorted(_numbers(m.group(1)))]
+        if "paren" in self.forms:
+            found += [n for m in PAREN_NUMBERS_RE.finditer(sentence) for n in sorted(_numbers(m.group(1)))]
+        if "superscript" in self.forms:
+            found += [n for m in self._superscripts(sentence) for n in sorted(_numbers(m.group(1)))]
+        return list(dict.fromkeys(found))
+
+    def _superscripts(self, text: str) -> list[re.Match[str]]:
+        """ "translation1,2." : digits right after a word the document also uses alone."""
+        numbers = self.references.by_number()
+        matches = []
+        for match in SUPERSCRIPT_RE.finditer(text):
+            word = WORD_BEFORE_RE.search(text[: match.start()])
+            base = word.group(1).casefold() if word else ""
+            if len(base) >= 3 and base in self.vocabulary and _numbers(match.group(1)) <= numbers.keys():
+                matches.append(match)
+        return matches
+
+
+def _numbers(text: str) -> set[int]:
+    """ "3–5, 7" -> {3, 4, 5, 7}; a reversed or over-long range counts its ends only."""
+    numbers: set[int] = set()
+    for part in re.split(r"\s*,\s*", text.strip()):
+        bounds = [int(n) for n in re.split(r"\s*[-–—]\s*", part) if n.isdigit()]
+        if len(bounds) == 2 and 0 < bounds[1] - bounds[0] <= MAX_RANGE:
+            numbers.update(range(bounds[0], bounds[1] + 1))
+        else:
+            numbers.update(bounds)
+    return numbers
