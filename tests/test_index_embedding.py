@@ -120,7 +120,8 @@ def test_manifest_records_the_backend_and_a_backend_change_makes_the_index_stale
     assert embedding["model_sha256"] == file_sha256(current / bv.EMBED_MODEL)
     assert manifest["files"][bv.EMBED_MODEL]["sha256"] == embedding["model_sha256"]
     index = load_index(settings)
-    assert index.encoder.backend == "onnx-int8" and index.encoder.onnx_path == current / bv.EMBED_MODEL
+    assert index.encoder.backend == "onnx-int8"
+    assert index.encoder.onnx_path.resolve() == (current / bv.EMBED_MODEL).resolve()
 
     torch_settings = settings.replace(embed_backend="torch")
     status = index_status(torch_settings)
@@ -144,6 +145,10 @@ def test_queries_use_the_backend_the_manifest_names(tmp_path: Path, encoders) ->
     assert index.encoder.backend == "torch"
     query = "mammography screening"
     assert np.allclose(index.embed_queries([query])[0], encoders["torch"].encode([query])[0], atol=1e-5)
+    # A service reloading a build reuses the previous encoder only when it embeds in the same space.
+    directory = settings.index_dir / "current"
+    assert open_index(directory, settings, encoder=encoders["torch"]).encoder is encoders["torch"]
+    assert open_index(directory, settings, encoder=encoders["onnx-int8"]).encoder.backend == "torch"
 
 
 # ---------------------------------------------------------------- incremental builds

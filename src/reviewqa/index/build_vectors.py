@@ -182,14 +182,21 @@ def _progress(total: int, what: str, reused: int) -> Iterator[Any]:
 
 
 def install_model(encoder: Encoder, directory: Path) -> None:
-    """Put the int8 model the index was embedded with into the index folder (a hard link if possible)."""
+    """Put the int8 model the index was embedded with into the index folder: a hard link to the export
+    cache's file, or when that is on another file system to a sibling build's identical copy, so one
+    index folder holds one physical copy however many builds it keeps; copied only as a last resort."""
     if encoder.backend != "onnx-int8" or encoder.onnx_path is None:
         return
     target = directory / EMBED_MODEL
-    try:
+    with contextlib.suppress(OSError):
         os.link(encoder.onnx_path, target)
-    except OSError:  # another file system, or links not allowed
-        shutil.copyfile(encoder.onnx_path, target)
+        return
+    for sibling in sorted(directory.parent.glob(f"*/{EMBED_MODEL}")):
+        with contextlib.suppress(OSError):
+            if f"onnx-int8:{file_sha256(sibling)[:32]}" == encoder.space:
+                os.link(sibling, target)
+                return
+    shutil.copyfile(encoder.onnx_path, target)
 
 
 def embedding_manifest(encoder: Encoder, counts: EmbedCounts, sentence_vectors: str) -> dict[str, Any]:

@@ -15,8 +15,11 @@ always safe: the next build embeds everything.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import logging
+import os
+import shutil
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
@@ -47,6 +50,27 @@ SCHEMA_VERSION = 1  # another version's cache is emptied, not misread
 _LOOKUP_CHUNK = 500  # keys per SELECT (SQLite's default limit on parameters is 32,766)
 
 
+@contextlib.contextmanager
+def _as_os_errors(path: Path) -> Iterator[None]:
+    """SQLite's operational failures (disk full, read-only, I/O) as the OSError they are, so a build
+    reports them like any other write failure; a damaged file stays a DatabaseError (handled above)."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        message = str(exc)
+        code = errno.EROFS if "readonly" in message else errno.EIO
+        if "full" in message or _nearly_full(path.parent):  # SQLite may say "disk I/O error" instead
+            code = errno.ENOSPC
+        raise OSError(code, f"{os.strerror(code)} (vector cache: {message})", str(path)) from exc
+
+
+def _nearly_full(folder: Path) -> bool:
+    try:
+        return shutil.disk_usage(folder).free < 1 << 20
+    except OSError:
+        return False
+
+
 def text_key(space: str, text: str) -> bytes:
     return hashlib.sha256(f"{space}\0{text}".encode()).digest()
 
@@ -66,14 +90,16 @@ class VectorCache:
         self.misses = 0
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._db = self._open()
+            with _as_os_errors(path):
+                self._db = self._open()
         except sqlite3.DatabaseError as exc:  # not a database, or damaged beyond SQLite's recovery
             aside = path.with_name(f"{path.name}.damaged-{time.time_ns()}")
             log.warning("vector cache %s unreadable (%s): moved to %s, starting empty", path, exc, aside)
             for suffix in ("", "-wal", "-shm"):
                 with contextlib.suppress(FileNotFoundError):
                     Path(f"{path}{suffix}").rename(f"{aside}{suffix}")
-            self._db = self._open()
+            with _as_os_errors(path):
+                self._db = self._open()
         self.generation = self._meta("generation") + 1
 
     @classmethod
@@ -113,13 +139,15 @@ class VectorCache:
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+        with _as_os_errors(self.path):
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):  # SQLite may have rolled back already
+                    self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     def get_many(self, texts: Sequence[str]) -> dict[int, np.ndarray]:
         """The cached vectors of ``texts``, by position; rows that fail their digest are dropped."""
