@@ -273,6 +273,7 @@ def _errors(*statuses: int) -> dict[str, Schema]:
         400: "Invalid input",
         404: "Not found",
         413: "Request body too large",
+        414: f"Request line (path and percent-encoded query) over {MAX_REQUEST_LINE_BYTES} bytes (gunicorn)",
         415: "Request body is not application/json",
         500: "Unexpected server error; the message quotes the request id, under which the log has details",
         503: "The index is not ready (run `reviewqa index`)",
@@ -348,7 +349,7 @@ def _paths(settings: Settings) -> dict[str, Schema]:
                         "Dense vectors, BM25 or both fused",
                     ),
                 ],
-                "responses": {"200": _json("SearchResults", "Ranked passages"), **_errors(400, 503)},
+                "responses": {"200": _json("SearchResults", "Ranked passages"), **_errors(400, 414, 503)},
             }
         },
         "/passages/{passage_id}": {
@@ -411,7 +412,7 @@ def _paths(settings: Settings) -> dict[str, Schema]:
                             **{media: {"schema": {"type": "string"}} for _, media, _ in FORMATS.values()},
                         },
                     },
-                    **_errors(400, 404, 503),
+                    **_errors(400, 404, 414, 503),
                 },
             }
         },
