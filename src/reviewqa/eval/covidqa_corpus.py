@@ -8,15 +8,11 @@ is withheld and never read), so retrieval must find the right article among all 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from reviewqa.errors import ReviewqaError
 from reviewqa.settings import Settings
@@ -99,63 +95,22 @@ def write_corpus(settings: Settings, articles: list[dict[str, Any]]) -> int:
     return written
 
 
-SAVE_EVERY = 2048
-
-
-class CachedEncoder:
-    """An encoder that remembers vectors by text (sha256), on disk, so a rebuild after a change to a few
-    passages or sentences embeds only those. Same interface as ``Encoder``."""
-
-    def __init__(self, encoder: Any, cache_file: Path) -> None:
-        self.encoder = encoder
-        self.cache_file = cache_file
-        self._vectors: dict[str, np.ndarray] = {}
-        if cache_file.exists():
-            data = np.load(cache_file, allow_pickle=False)
-            self._vectors = dict(zip(data["keys"].tolist(), data["vectors"], strict=True))
-
-    def encode(self, texts: list[str], *, progress: bool = False) -> np.ndarray:
-        keys = [hashlib.sha256(t.encode("utf-8")).hexdigest() for t in texts]
-        missing = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in self._vectors}.items())
-        if missing:
-            log.info("embedding %d of %d texts (the rest cached)", len(missing), len(texts))
-        for begin in range(0, len(missing), SAVE_EVERY):  # saved as it goes: a long build may be stopped
-            chunk = missing[begin : begin + SAVE_EVERY]
-            vectors = self.encoder.encode([t for _, t in chunk], progress=progress)
-            self._vectors.update(zip((k for k, _ in chunk), vectors, strict=True))
-            self._save()
-        return np.stack([self._vectors[k] for k in keys]).astype(np.float32, copy=False)
-
-    def _save(self) -> None:
-        keys = np.array(list(self._vectors))
-        vectors = np.stack(list(self._vectors.values()))
-        partial = self.cache_file.with_suffix(".partial.npz")
-        np.savez(partial, keys=keys, vectors=vectors)
-        partial.replace(self.cache_file)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.encoder, name)
-
-
 def build_corpus_index(settings: Settings, directory: Path, cache_dir: Path, *, derived_writers=None):
     """The loaded index of the benchmark's articles (built unless an up-to-date one is cached)."""
     from reviewqa.index import build_index, load_index
-    from reviewqa.index.embed import Encoder, model_name
 
     corpus = corpus_settings(settings, cache_dir)
     written = write_corpus(corpus, load_articles(directory))
     if written:
         log.info("%d article files written", written)
-    cache_name = re.sub(r"\W+", "-", model_name(settings.model_path)) + "-vectors.npz"
-    encoder = CachedEncoder(
-        Encoder(settings.model_path, batch_size=settings.embed_batch_size), cache_dir / cache_name
-    )
-    manifest = build_index(corpus, encoder=encoder, derived_writers=derived_writers)
+    # Embedded with the configured backend, as any index; the index folder's own vector cache
+    # (``index/embed-cache``) makes a rebuild after a code change re-embed only the texts that changed.
+    manifest = build_index(corpus, derived_writers=derived_writers)
     if derived_writers and any(
         (manifest.get("derived") or {}).get(name, {}).get("version") != getattr(writer, "version", None)
         for name, writer in derived_writers.items()
     ):
         # The corpus is unchanged but the derived statistics are of an older version: rebuild (the vectors
         # come from the cache, so this takes a minute, not the half hour of embedding).
-        build_index(corpus, force=True, encoder=encoder, derived_writers=derived_writers)
+        build_index(corpus, force=True, derived_writers=derived_writers)
     return corpus, load_index(corpus)
