@@ -110,10 +110,15 @@ class _Ingested:
 
 
 def ingest(
-    settings: Settings, *, progress: bool = False, readers: Mapping[str, Reader] | None = None
+    settings: Settings,
+    *,
+    progress: bool = False,
+    readers: Mapping[str, Reader] | None = None,
+    on_document: Callable[[int, int], None] | None = None,
 ) -> IngestResult:
     """Ingest the corpus of ``settings`` and write its artifacts; unreadable or empty files are skipped
-    with a warning. Raises ``CorpusError`` when there is nothing to ingest."""
+    with a warning. Raises ``CorpusError`` when there is nothing to ingest. ``on_document(done, total)`` is
+    called as documents are read (background jobs report it)."""
     readers = READERS if readers is None else readers
     documents_dir = settings.documents_dir
     files, refused = scan_documents(documents_dir, readers)
@@ -129,7 +134,9 @@ def ingest(
     ingested: list[_Ingested] = []
     seen_ids: dict[str, str] = {}
     show_progress = progress and len(files) >= PROGRESS_MIN_DOCUMENTS
-    for path in tqdm(files, desc="ingest", unit="doc", disable=not show_progress):
+    for done, path in enumerate(tqdm(files, desc="ingest", unit="doc", disable=not show_progress)):
+        if on_document is not None:
+            on_document(done, len(files))
         relative = path.relative_to(documents_dir).as_posix()
         doc_id = document_id(relative)
         if doc_id in seen_ids:
@@ -152,6 +159,24 @@ def ingest(
     if not ingested:
         raise CorpusError(f"none of the {len(files)} files in {documents_dir} could be ingested")
     return _write_outputs(settings, ingested, skipped, fingerprint)
+
+
+def check_document(
+    settings: Settings, path: Path, relative: str, *, on_page: Callable[[int, int], None] | None = None
+) -> int:
+    """Read, clean and chunk the one file ``path`` as it would be ingested under the name ``relative``, and
+    return how many passages it gives; CorpusError saying why when it gives none (unreadable, no text
+    layer, empty). Nothing is written: a document is checked before it joins a corpus."""
+    toml_path = documents_toml_path(settings.corpus_dir)
+    meta = document_meta(relative, load_document_table(toml_path).get(relative), toml_path)
+    try:
+        raw = read_document(path, READERS, on_page=on_page)
+    except UnreadableDocumentError as exc:
+        raise CorpusError(str(exc).replace(str(path), relative)) from exc
+    result = _ingest_document(relative, raw, meta, settings, token_counter(settings.encoding))
+    if result is None or not result.passages:
+        raise CorpusError(f"{relative} has no text to index (empty, or only front matter)")
+    return len(result.passages)
 
 
 class _PageProgress:

@@ -19,9 +19,10 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -69,6 +70,9 @@ ABBREVIATIONS = "abbreviations.json"
 BM25_DIR = "bm25"
 RUN_INDEX = "Run `reviewqa index` to build it."
 
+
+# progress(stage, done, total) of a build: "ingesting" (documents), "embedding" (texts), "swapping".
+BuildProgress = Callable[[str, int, int], None]
 
 # Why an index is (not) usable: "corrupt" is damage to fix, the others are states to wait out or rebuild.
 IndexState = Literal["ready", "missing", "stale", "corrupt", "unreadable_corpus"]
@@ -147,10 +151,13 @@ def retrieval_text(passage: Passage) -> str:
 # ---------------------------------------------------------------- building
 
 
-def build_index(settings: Settings, *, force: bool = False) -> dict[str, Any]:
+def build_index(
+    settings: Settings, *, force: bool = False, progress: BuildProgress | None = None
+) -> dict[str, Any]:
     """Build ``index/current`` unless it is up to date (then a no-op returning its manifest).
 
-    Ingests the corpus first when its passages are missing or older than the corpus.
+    Ingests the corpus first when its passages are missing or older than the corpus. ``progress(stage,
+    done, total)`` hears how far it got: "ingesting" (documents), "embedding" (texts), "swapping".
     """
     from reviewqa.corpus import (
         corpus_fingerprint,
@@ -172,12 +179,13 @@ def build_index(settings: Settings, *, force: bool = False) -> dict[str, Any]:
         fingerprint = corpus_fingerprint(settings)
         if ingested_fingerprint(settings) != fingerprint:
             log.info("passages are missing or stale: ingesting the corpus")
-            ingest(settings)
+            on_document = None if progress is None else partial(progress, "ingesting")
+            ingest(settings, on_document=on_document)
             fingerprint = ingested_fingerprint(settings) or fingerprint
         passages = load_passages(settings)
         documents = load_documents(settings)
         warn_keyless_sources(documents)
-        return build_from_passages(settings, passages, documents, fingerprint)
+        return build_from_passages(settings, passages, documents, fingerprint, progress=progress)
 
 
 def build_from_passages(
@@ -187,6 +195,7 @@ def build_from_passages(
     fingerprint: str,
     *,
     encoder: Encoder | None = None,
+    progress: BuildProgress | None = None,
 ) -> dict[str, Any]:
     """Write an index of ``passages`` into a new build folder and make it ``current``.
 
@@ -205,7 +214,9 @@ def build_from_passages(
     except OSError as exc:
         raise storage_error(exc, builds_dir(settings), UNCHANGED) from exc
     try:
-        manifest = write_index(staging, settings, passages, documents, fingerprint, encoder=encoder)
+        manifest = write_index(
+            staging, settings, passages, documents, fingerprint, encoder=encoder, progress=progress
+        )
         fsync_tree(staging)
         _swap_in(staging, settings.index_dir)
     except OSError as exc:
@@ -234,6 +245,7 @@ def write_index(
     encoder: Encoder | None = None,
     passage_vectors: np.ndarray | None = None,
     embed_sentences: bool = True,
+    progress: BuildProgress | None = None,
 ) -> dict[str, Any]:
     """Write every artifact of an index into ``directory`` and return its manifest.
 
@@ -243,6 +255,10 @@ def write_index(
     started = time.perf_counter()
     encoder = encoder or Encoder(settings.model_path, batch_size=settings.embed_batch_size)
     texts = [retrieval_text(p) for p in passages]
+    sentence_keys, sentence_rows = _unique_sentences(passages)
+    to_embed = (len(texts) if passage_vectors is None else 0) + (len(sentence_keys) if embed_sentences else 0)
+    if progress is not None:
+        progress("embedding", 0, to_embed)
     if passage_vectors is None:
         log.info("embedding %d passages", len(passages))
         passage_vectors = encoder.encode(texts, progress=True)
@@ -254,13 +270,14 @@ def write_index(
     dense = build_dense_index(passage_vectors, params)
     save_dense(dense, directory / DENSE)
 
-    sentence_keys, sentence_rows = _unique_sentences(passages)
     if embed_sentences:
         log.info("embedding %d sentences", len(sentence_keys))
         sentence_vectors = encoder.encode([key[3] for key in sentence_keys], progress=True)
     else:
         sentence_vectors = np.zeros((0, dimension), dtype=np.float32)
         sentence_rows = np.zeros(0, dtype=np.int32)
+    if progress is not None:
+        progress("swapping", 0, 0)
     np.save(directory / SENTENCE_VECTORS, sentence_vectors, allow_pickle=False)
     np.save(directory / SENTENCE_ROWS, sentence_rows, allow_pickle=False)
     _write_jsonl(

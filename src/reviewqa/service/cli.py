@@ -36,7 +36,8 @@ def serve(
     dev: bool,
     gunicorn_config: Path | None,
 ) -> None:
-    """Serve the JSON API (/api/v1) and the chat page (/)."""
+    """Serve the JSON API (/api/v1) and the chat page (/), for every collection (the one chosen with
+    --collection or --corpus is the default)."""
     from reviewqa.service.app import create_app
 
     # Workers fork after the tokenizer has run; its own thread pool must not be used across fork.
@@ -48,6 +49,7 @@ def serve(
     service_logger.setLevel(min(service_logger.getEffectiveLevel(), logging.INFO))
     if dev:
         check_dev_host(host)
+    settings = settings.replace(host=host)  # uploads without a token depend on the address served
     app = create_app(settings)  # loads and warms the build index/current names, once, before forking
     check_index_for_serving(app)
     url = f"http://{_url_host(host)}:{port}/"
@@ -62,7 +64,9 @@ def serve(
     click.echo(f"reviewqa on {url} ({overrides['workers']} gunicorn workers)")
     # SIGHUP: the master loads the build index/current names, then gunicorn replaces the workers with ones
     # forked from it; the old workers finish their requests first.
-    PreloadedGunicorn(app, config_file, overrides, on_reload=app.extensions["reviewqa"].index.reload).run()
+    PreloadedGunicorn(
+        app, config_file, overrides, on_reload=app.extensions["reviewqa"].collections.reload
+    ).run()
 
 
 def check_index_for_serving(app) -> None:  # app: Flask
