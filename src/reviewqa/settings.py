@@ -26,7 +26,7 @@ ENV_PREFIX = "REVIEWQA_"
 # The collection whose corpus and index are corpus_dir and index_dir themselves.
 BASE_COLLECTION = "review"
 # Collection names: a lowercase slug, safe as a folder name, in a URL path and in a log line.
-COLLECTION_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+COLLECTION_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")  # used with fullmatch (re's $ takes a final \n)
 COLLECTIONS_FOLDER = (
     "collections"  # corpus/collections/<name>/, index/collections/<name>/, eval/collections/<name>/
 )
@@ -129,7 +129,11 @@ class Settings:
     upload_max_bytes: int = 50 * 1024 * 1024
     # Whether an upload to a collection that does not exist yet creates it (under corpus/collections/).
     upload_create_collections: bool = True
-    # Background indexing jobs run at this lower priority (nice), so answering keeps the CPU first.
+    # Background indexing jobs: "process" starts a runner process per upload (in its own session, so a
+    # worker restart does not stop it); "external" only queues them, for a runner started otherwise
+    # (`python -m reviewqa.collections.runner <index_dir>/jobs`, e.g. from a systemd path unit).
+    job_runner: str = "process"
+    # Runners run at this lower priority (nice), so answering keeps the CPU first.
     job_nice: int = 10
     jobs_kept: int = 50  # records of finished jobs kept per collection
 
@@ -265,6 +269,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "search_mode": ("hybrid", "dense", "bm25"),
     "fusion": ("weighted", "rrf"),
     "uploads": ("auto", "token", "off"),
+    "job_runner": ("process", "external"),
 }
 # (setting, lowest, highest or None): the numbers that make sense for each numeric setting.
 RANGES: tuple[tuple[str, float, float | None], ...] = (
@@ -298,7 +303,7 @@ SERVICE_ONLY = frozenset(
 
 def check_collection_name(name: str) -> str:
     """``name`` if it is a safe collection name; SettingsError saying what a name may be otherwise."""
-    if not isinstance(name, str) or not COLLECTION_NAME.match(name):
+    if not isinstance(name, str) or not COLLECTION_NAME.fullmatch(name):
         raise SettingsError(
             f"invalid collection name {str(name)[:80]!r}: use 1 to 64 lowercase letters, digits, '-' or '_', "
             "starting with a letter or digit"

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from reviewqa.errors import ReviewqaError
-from reviewqa.fileio import atomic_write_text
+from reviewqa.fileio import atomic_write_text, storage_error
 from reviewqa.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -196,6 +196,7 @@ class DocumentChange:
         self.previous = self.folder / "previous"  # the document an add replaces, or a delete removes
 
     def apply(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
         if self.job.action == "add":
             if self.target.exists() and not self.previous.exists():
                 if not self.job.replace:
@@ -217,9 +218,14 @@ class DocumentChange:
 
     def discard(self) -> None:
         """Remove what is left of the job's files (after success, or after a failure was rolled back)."""
-        shutil.rmtree(self.folder, ignore_errors=True)
-        with contextlib.suppress(OSError):
-            self.folder.parent.rmdir()  # .incoming/, when no other job waits
+        discard_folder(self.folder)
+
+
+def discard_folder(folder: Path) -> None:
+    """Remove a job's waiting folder, and .incoming/ when no other job waits."""
+    shutil.rmtree(folder, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        folder.parent.rmdir()
 
 
 class JobFailed(ReviewqaError):
@@ -296,6 +302,8 @@ def run_job(store: JobStore, job: Job) -> None:
         summary = _run(settings, job, change, progress)
     except (ReviewqaError, OSError) as exc:
         change.rollback()
+        if isinstance(exc, OSError):
+            exc = storage_error(exc, settings.documents_dir, "the documents are as they were")
         _fail(store, job, change, f"{exc}; the previous build is still served")
         return
     except Exception as exc:  # a bug: the log has the traceback, the record a line

@@ -37,7 +37,7 @@ def collection_names(settings: Settings) -> list[str]:
     names = {BASE_COLLECTION, *base.collections, settings.collection}
     folder = base.corpus_dir / COLLECTIONS_FOLDER
     if folder.is_dir():
-        names |= {p.name for p in folder.iterdir() if p.is_dir() and COLLECTION_NAME.match(p.name)}
+        names |= {p.name for p in folder.iterdir() if p.is_dir() and COLLECTION_NAME.fullmatch(p.name)}
     return sorted(names, key=lambda name: (name != base.default_collection, name))
 
 

@@ -13,7 +13,6 @@ import hashlib
 import logging
 import os
 import re
-import shutil
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ from reviewqa.collections.jobs import (
     INCOMING_FOLDER,
     Job,
     JobStore,
+    discard_folder,
     incoming_dir,
     new_job_id,
     now,
@@ -107,7 +107,7 @@ def queue_upload(settings: Settings, stream: BinaryIO, filename: str, *, replace
     try:
         check_content_new(settings, staged.sha256, name)
     except UploadError:
-        shutil.rmtree(staged.path.parent, ignore_errors=True)
+        discard_folder(staged.path.parent)
         raise
     job = Job(
         id=job_id,
@@ -152,10 +152,11 @@ def _queue(settings: Settings, job: Job) -> None:
     try:
         JobStore.of(settings).save(job)
     except OSError as exc:
-        shutil.rmtree(incoming_dir(settings, job.id), ignore_errors=True)
+        discard_folder(incoming_dir(settings, job.id))
         raise storage_error(exc, settings.index_dir, "nothing was queued") from exc
     log.info("queued job %s: %s %s in %s", job.id, job.action, job.document, job.collection)
-    start_runner(settings)
+    if settings.job_runner == "process":
+        start_runner(settings)
 
 
 def _documents(settings: Settings) -> list[str]:
@@ -207,7 +208,7 @@ def stage_file(target: Path, head: bytes, stream: BinaryIO, limit: int) -> Stage
                 out.write(block)
                 block = stream.read(COPY_BLOCK)
     except (UploadError, OSError) as exc:
-        shutil.rmtree(target.parent, ignore_errors=True)
+        discard_folder(target.parent)
         if isinstance(exc, OSError):
             raise storage_error(exc, target, "the upload was not kept") from exc
         raise

@@ -23,7 +23,7 @@ NULLABLE_STR: Schema = {"type": ["string", "null"]}
 NON_BLANK: Schema = {"type": "string", "minLength": 1, "pattern": r"[^\s\x1c-\x1f\x85]"}
 
 
-COLLECTION_NAME_SCHEMA: Schema = {"type": "string", "pattern": COLLECTION_NAME.pattern}
+COLLECTION_NAME_SCHEMA: Schema = {"type": "string", "pattern": f"^{COLLECTION_NAME.pattern}$"}
 COLLECTION_STATES = [*get_args(IndexState), "empty"]
 
 
