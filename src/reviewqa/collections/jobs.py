@@ -360,19 +360,27 @@ def _fail(store: JobStore, job: Job, change: DocumentChange, message: str) -> No
 # ---------------------------------------------------------------- starting a runner
 
 
+def resume_jobs(settings: Settings) -> list[str]:
+    """Start a runner for every collection with unfinished jobs (queued, or interrupted when the service
+    stopped: systemd stops the runners with it); the names of those collections."""
+    from reviewqa.collections.registry import collection_names, collection_settings
+
+    resumed = []
+    for name in collection_names(settings):
+        collection = collection_settings(settings, name)
+        if JobStore.of(collection).active():
+            start_runner(collection)
+            resumed.append(name)
+    return resumed
+
+
 def start_runner(settings: Settings) -> None:
     """Start a runner for the collection of ``settings`` in its own session, at low priority, its output
     appended to jobs/runner.log; it runs the queued jobs and exits. Reaped by a thread of this process."""
     folder = jobs_dir(settings)
     folder.mkdir(parents=True, exist_ok=True)
-    command = [
-        sys.executable,
-        "-m",
-        "reviewqa.collections.runner",
-        str(folder),
-        "--nice",
-        str(settings.job_nice),
-    ]
+    runner = [sys.executable, "-m", "reviewqa.collections.runner", str(folder)]
+    command = [*runner, "--nice", str(settings.job_nice), "--keep", str(settings.jobs_kept)]
     env = {**os.environ, "TOKENIZERS_PARALLELISM": "false"}
     with (folder / RUNNER_LOG).open("a") as output:
         process = subprocess.Popen(

@@ -233,10 +233,12 @@ def create_collection(settings: Settings) -> None:
 
 def writable_reason(settings: Settings) -> str:
     """Why documents cannot be added to the collection's folder ("" when they can)."""
-    folder = settings.documents_dir
-    if not os.access(folder, os.W_OK | os.X_OK):
-        return f"the documents folder of {settings.collection} is not writable by the service"
-    incoming = folder / INCOMING_FOLDER
-    if incoming.exists() and not os.access(incoming, os.W_OK | os.X_OK):
-        return f"the uploads folder of {settings.collection} is not writable by the service"
+    for folder, what in (
+        (settings.documents_dir, "documents folder"),
+        (settings.documents_dir / INCOMING_FOLDER, "uploads folder"),
+        (settings.index_dir, "index folder"),
+    ):
+        existing = next(p for p in (folder, *folder.parents) if p.exists())
+        if not os.access(existing, os.W_OK | os.X_OK):
+            return f"the {what} of {settings.collection} is not writable by the service"
     return ""

@@ -52,6 +52,11 @@ def serve(
     settings = settings.replace(host=host)  # uploads without a token depend on the address served
     app = create_app(settings)  # loads and warms the build index/current names, once, before forking
     check_index_for_serving(app)
+    if settings.job_runner == "process":
+        from reviewqa.collections.jobs import resume_jobs
+
+        for name in resume_jobs(settings):
+            click.echo(f"resuming the unfinished upload jobs of collection {name}", err=True)
     url = f"http://{_url_host(host)}:{port}/"
     if dev:
         click.echo(f"reviewqa (Flask dev server) on {url}")

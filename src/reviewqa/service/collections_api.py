@@ -66,8 +66,9 @@ def list_collections() -> Response:
 
 
 def collection_view(settings: Settings) -> dict[str, Any]:
-    served = service_state().collections.loaded(settings.collection)
-    summary = summarize(settings, fingerprints=served.fingerprints if served is not None else None)
+    collections = service_state().collections
+    served = collections.loaded(settings.collection)
+    summary = summarize(settings, fingerprints=collections.fingerprints(settings.collection))
     latest = JobStore.of(settings).latest()
     build = served.index.current() if served is not None else None
     return {

@@ -293,6 +293,8 @@ class ServedCollections:
         default._loaded_once = index is not None
         self._states: dict[str, CollectionState] = {settings.collection: default}
         self._lock = threading.Lock()
+        # For listings of collections this worker has not loaded: their corpus is hashed once per change.
+        self._fingerprints: dict[str, FingerprintMemo] = {}
 
     @property
     def default(self) -> CollectionState:
@@ -313,6 +315,13 @@ class ServedCollections:
                     state = self._states[settings.collection] = CollectionState(settings, holder)
         state.ensure_loaded()
         return state
+
+    def fingerprints(self, name: str) -> FingerprintMemo:
+        state = self._states.get(name)
+        if state is not None:
+            return state.fingerprints
+        with self._lock:
+            return self._fingerprints.setdefault(name, FingerprintMemo())
 
     def loaded(self, name: str) -> CollectionState | None:
         """The collection ``name`` if this worker has it, without loading it."""
