@@ -200,6 +200,8 @@ def test_an_upload_is_indexed_in_a_new_collection_and_a_delete_removes_it(projec
     assert second.status_code == 202
     assert [j.stage for j in run(project, "papers")] == ["done", "done"]
 
+    records = "".join(path.read_text() for path in jobs_dir(project.for_collection("papers")).glob("*.json"))
+    assert TOKEN not in records
     done = client.get(accepted.headers["Location"]).get_json()
     assert done["stage"] == "done" and done["served"] is True and done["build"]
     assert "added Quartz-Lanterns-2024.txt" in done["message"]

@@ -250,9 +250,11 @@ class Settings:
         return cls(**{name: _coerce(cls, name, value) for name, value in values.items()})
 
     def snapshot(self) -> dict[str, Any]:
-        """Every setting as JSON-ready values, from which ``from_snapshot`` makes the same settings (a
-        background job builds a collection with exactly the settings of the service that queued it)."""
+        """Every setting but the upload token as JSON-ready values, from which ``from_snapshot`` makes the
+        same settings (a background job builds a collection with the settings of the service that queued
+        it)."""
         values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.init}
+        values.pop("upload_token")  # a secret, and of no use to a job
         return {name: str(value) if isinstance(value, Path) else value for name, value in values.items()}
 
     @classmethod
