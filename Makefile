@@ -14,24 +14,37 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install run index test lint format bench clean browser
+.PHONY: install run index test lint format bench clean browser screenshots
+
+# pip's own progress is shown (a first install takes minutes); each step says what it is about to do.
+PIP_INSTALL := $(BIN)/pip install --progress-bar on --disable-pip-version-check
 
 $(BIN)/python:
+	@echo "==> [1/4] creating the virtual environment in $(VENV)"
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	@echo "==> [2/4] upgrading pip"
+	$(PIP_INSTALL) --quiet --upgrade pip
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet "$(TORCH_SPEC)"
-	$(BIN)/pip install --quiet -e ".[dev]"
+	@echo "==> [3/4] installing $(TORCH_SPEC) (CPU) first, so nothing pulls a CUDA build"
+	$(PIP_INSTALL) "$(TORCH_SPEC)"
+	@echo "==> [4/4] installing reviewqa and its dependencies (sentence-transformers, faiss, flask, ...)"
+	$(PIP_INSTALL) -e ".[dev]"
 	touch $(STAMP)
+	@echo "==> installed. make run serves the corpus; $(BIN)/reviewqa --help lists the commands"
 
 install: $(STAMP)
 
+# Ingests the corpus if it changed (printing what it read) and builds the index if it is not current.
 index: install
 	$(BIN)/reviewqa index
 
 run: index
 	$(BIN)/reviewqa serve --host $(HOST) --port $(PORT)
+
+# The README's two screenshots (docs/chat-desktop.png, docs/chat-phone.png), taken by the browser test.
+screenshots: install browser
+	REVIEWQA_SCREENSHOTS_DIR=docs $(BIN)/pytest -q tests/test_browser.py -k test_screenshots
 
 # Browser tests need Debian's chromium and chromedriver; install them when we can (root, apt).
 browser:

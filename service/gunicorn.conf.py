@@ -14,8 +14,8 @@ worker_class = "reviewqa.service.worker.BufferingWorker"
 # Threads overlap request I/O and JSON work; the model's matrix work releases the GIL. The threads of a
 # worker that ask for query vectors at the same time share one model call (QueryBatcher), so more threads
 # make bigger, cheaper batches: with 16 concurrent new questions, 2 workers x 8 threads used ~12 ms
-# of server CPU per answer, against ~13.5 ms for 2 x 4 and ~17 ms for 2 x 4 unbatched (README, "Benchmarks:
-# load").
+# of server CPU per answer, against ~13.5 ms for 2 x 4 and ~17 ms for 2 x 4 unbatched (docs/benchmarks.md,
+# "Load").
 threads = int(os.environ.get("REVIEWQA_GUNICORN_THREADS", "8"))
 preload_app = True
 timeout = 60

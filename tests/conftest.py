@@ -52,3 +52,16 @@ def review_index(review_settings: Settings):
 
     build_index(review_settings)
     return load_index(review_settings)
+
+
+@pytest.fixture(scope="module")
+def app(review_index):
+    """The service over the review index (Flask test client: ``client``)."""
+    from reviewqa.service import create_app
+
+    return create_app(review_index.settings, review_index)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()

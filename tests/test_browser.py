@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -225,7 +227,8 @@ def test_enter_while_an_answer_is_pending_does_not_send(browser, review_url: str
     wait_for(browser, ".turn .answer:not(.pending)", 2)
 
 
-def test_source_list_tells_source_papers_from_the_review(browser, hostile_url: str) -> None:
+def test_source_cards_tell_source_papers_from_the_review(browser, hostile_url: str) -> None:
+    """One card per cited passage, named by the source paper it quotes or by the document it is from."""
     from selenium.webdriver.common.by import By
 
     browser.get(hostile_url + "/")
@@ -236,14 +239,20 @@ def test_source_list_tells_source_papers_from_the_review(browser, hostile_url: s
     ):  # fmt: skip
         expected = requests.post(hostile_url + "/api/v1/ask", json={"question": question}, timeout=60).json()
         answer = ask(browser, question, turn=turn)
-        tags = [text_of(tag) for tag in answer.find_elements(By.CSS_SELECTOR, ".sources .kind-tag")]
-        assert tags == [
-            f"source paper: {c['work_key']}" if c["document_kind"] == "source" else "review"
-            for c in expected["citations"]
-        ]
-        assert tags, expected
-    shown = {text_of(t) for t in browser.find_elements(By.CSS_SELECTOR, ".kind-tag")}
-    assert shown == {"source paper: Moreau et al. 2019", "review"}
+        cards = answer.find_elements(By.CSS_SELECTOR, ".sources .source-card")
+        passages = list(dict.fromkeys(c["passage_id"] for c in expected["citations"]))
+        assert [card.get_attribute("data-passage-id") for card in cards] == passages
+        assert passages, expected
+        for card, passage_id in zip(cards, passages, strict=True):
+            first = next(c for c in expected["citations"] if c["passage_id"] == passage_id)
+            source = first["document_kind"] == "source"
+            assert text_of(card.find_element(By.CSS_SELECTOR, ".kind-tag")) == (
+                "source paper" if source else "review"
+            )
+            if source:
+                assert text_of(card.find_element(By.CSS_SELECTOR, ".card-title")) == first["work_key"]
+    titles = {text_of(t) for t in browser.find_elements(By.CSS_SELECTOR, ".source-card .card-title")}
+    assert "Moreau et al. 2019" in titles
 
 
 def test_markup_in_a_question_is_shown_as_text(browser, review_url: str) -> None:
@@ -356,3 +365,424 @@ def test_an_abstention_is_shown_with_the_closest_passages(browser, review_url: s
     assert text_of(browser.find_element(By.ID, "passage-text")) == first["text"]
     ARTIFACTS.mkdir(exist_ok=True)
     browser.save_screenshot(str(ARTIFACTS / "chat-abstention.png"))
+
+
+# ---------------------------------------------------------------- the redesigned page
+
+# Questions whose answers cite one passage twice on the review (two markers, one source card); the first
+# one the answer stage still answers that way is used, so a change in answers does not void the test.
+SHARED_PASSAGE_QUESTIONS = [
+    "What was the major toxicity of ganitumab combined with endocrine therapy?",
+    "Which endocrine agents were combined with ganitumab in the Robertson trial?",
+    "Was pegvisomant developed as a breast cancer drug?",
+    "Why do IGF1R antibodies cause high blood sugar?",
+    "Is INSR regulated by ER the way IGF1R is regulated by estradiol?",
+]
+VIEWPORT_RECT = "return arguments[0].getBoundingClientRect().toJSON()"
+LAYOUT = """
+const boxes = [...document.querySelectorAll(arguments[0])].map((e) => {
+  const r = e.getBoundingClientRect();
+  return [r.x, r.y, r.width, r.height];
+});
+return {boxes: boxes, scrollY: window.scrollY};
+"""
+
+
+def wait_for_animations(driver) -> None:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, WAIT_S).until(
+        lambda d: d.execute_script("return document.getAnimations().every((a) => a.playState !== 'running')")
+    )
+
+
+def answer_citing_a_passage_twice(url: str) -> tuple[str, dict]:
+    for question in SHARED_PASSAGE_QUESTIONS:
+        expected = requests.post(url + "/api/v1/ask", json={"question": question}, timeout=60).json()
+        ids = [c["passage_id"] for c in expected["citations"]]
+        if len(set(ids)) < len(ids) and any(c["cited_works"] for c in expected["citations"]):
+            return question, expected
+    pytest.fail("no answer cites a passage twice any more; add a question that does")
+
+
+def test_citations_of_one_passage_share_a_source_card(browser, review_url: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    question, expected = answer_citing_a_passage_twice(review_url)
+    browser.get(review_url + "/")
+    answer = ask(browser, question)
+    groups: dict[str, list[dict]] = {}
+    for citation in expected["citations"]:
+        groups.setdefault(citation["passage_id"], []).append(citation)
+    cards = answer.find_elements(By.CSS_SELECTOR, ".source-card")
+    assert len(cards) == len(groups) < len(expected["citations"])
+    for card, (passage_id, citations) in zip(cards, groups.items(), strict=True):
+        assert card.get_attribute("data-passage-id") == passage_id
+        assert text_of(card.find_element(By.CSS_SELECTOR, ".card-markers")) == " · ".join(
+            str(c["marker"]) for c in citations
+        )
+        keys = list(dict.fromkeys(w["key"] for c in citations for w in c["cited_works"]))
+        title = card.find_element(By.CSS_SELECTOR, ".card-title")
+        if keys:  # named by the cited work, Author Year, with the document beside it
+            assert text_of(title).startswith(keys[0]) and title.get_attribute("title") == "; ".join(keys)
+            assert text_of(card.find_element(By.CSS_SELECTOR, ".card-doc")) == "in Yee 2018"
+        else:
+            assert text_of(title) == "Yee 2018"
+        section = card.find_element(By.CSS_SELECTOR, ".card-section")
+        assert section.get_attribute("title") == citations[0]["section"]
+        assert text_of(section) == citations[0]["section"].split(" > ")[-1]
+
+    # A shared card opens its passage with every quote of it marked.
+    shared = next(i for i, cs in enumerate(groups.values()) if len(cs) > 1)
+    cards[shared].find_element(By.CSS_SELECTOR, ".source-link").click()
+    wait_for(browser, "#passage-panel:not([hidden]) mark.quote")
+    marks = [text_of(m) for m in browser.find_elements(By.CSS_SELECTOR, "#passage-text mark.quote")]
+    passage_id, citations = list(groups.items())[shared]
+    text = requests.get(f"{review_url}/api/v1/passages/{passage_id}", timeout=30).json()["text"]
+    assert marks == marked_quotes(text, [c["quote"] for c in citations])
+
+    # The cited works are listed under the answer, with their links.
+    works = {w["key"]: w for c in expected["citations"] for w in c["cited_works"]}
+    listed = answer.find_elements(By.CSS_SELECTOR, ".answer-works .answer-work")
+    assert [text_of(item.find_element(By.CSS_SELECTOR, ".work-key")) for item in listed] == list(works)
+    for item in listed:
+        work = works[text_of(item.find_element(By.CSS_SELECTOR, ".work-key"))]
+        hrefs = {a.get_attribute("href") for a in item.find_elements(By.CSS_SELECTOR, "a")}
+        if work["doi"]:
+            assert f"https://doi.org/{work['doi']}" in hrefs
+        if work["pmid"]:
+            assert f"https://pubmed.ncbi.nlm.nih.gov/{work['pmid']}/" in hrefs
+    confidence = answer.find_element(By.CSS_SELECTOR, ".confidence")
+    assert text_of(confidence) in ("Strong evidence", "Partial evidence")
+    assert f"{expected['confidence']:.2f}" in confidence.get_attribute("title")
+
+
+def marked_quotes(text: str, quotes: list[str]) -> list[str]:
+    """The quotes in the order they stand in ``text``; one overlapping an earlier one is not marked."""
+    spans = sorted((text.index(q), text.index(q) + len(q)) for q in set(quotes))
+    marked, end = [], 0
+    for start, stop in spans:
+        if start >= end:
+            marked.append(text[start:stop])
+            end = stop
+    return marked
+
+
+def test_the_drawer_does_not_move_the_conversation(browser, review_url: str) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    browser.get(review_url + "/")
+    ask(browser, QUESTION)
+    answer = ask(browser, "And which of them were combined with chemotherapy?", turn=2)
+    parts = "#conversation .turn, .question, .answer-text, .source-card, #ask-form"
+    before = browser.execute_script(LAYOUT, parts)
+    marker = answer.find_element(By.CSS_SELECTOR, ".marker")
+    marker.click()
+    drawer = wait_for(browser, "#passage-panel:not([hidden]) #highlighted-quote")[0]
+    wait_for_animations(browser)
+    assert browser.execute_script(LAYOUT, parts) == before
+    assert browser.switch_to.active_element == browser.find_element(By.ID, "passage-title")
+    panel = browser.execute_script(VIEWPORT_RECT, browser.find_element(By.ID, "passage-panel"))
+    assert panel["right"] == browser.execute_script("return document.documentElement.clientWidth")
+    assert drawer.is_displayed()
+    ARTIFACTS.mkdir(exist_ok=True)
+    browser.save_screenshot(str(ARTIFACTS / "chat-drawer.png"))
+    browser.switch_to.active_element.send_keys(Keys.ESCAPE)
+    assert not browser.find_element(By.ID, "passage-panel").is_displayed()
+    assert browser.switch_to.active_element == marker  # focus goes back where it came from
+    assert browser.execute_script(LAYOUT, parts) == before
+
+
+def test_the_phone_bottom_sheet_keeps_the_scroll_position(browser, review_url: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.set_window_size(390, 844)
+    browser.get(review_url + "/")
+    first = ask(browser, QUESTION)
+    ask(browser, "And which of them were combined with chemotherapy?", turn=2)
+    marker = first.find_element(By.CSS_SELECTOR, ".marker")
+    # Scroll back up to the first answer, as a reader checking its sources would.
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", marker)
+    parts = "#conversation .turn, .answer-text"
+    before = browser.execute_script(LAYOUT, parts)
+    assert before["scrollY"] > 0
+    marker.click()
+    wait_for(browser, "#passage-panel:not([hidden]) #highlighted-quote")
+    wait_for_animations(browser)
+    assert browser.execute_script(LAYOUT, parts) == before
+    height, width = browser.execute_script(
+        "return [window.innerHeight, document.documentElement.clientWidth]"
+    )
+    sheet = browser.execute_script(VIEWPORT_RECT, browser.find_element(By.ID, "passage-panel"))
+    assert abs(sheet["bottom"] - height) <= 1 and sheet["width"] == width
+    assert sheet["top"] >= height * 0.2  # a sheet over the lower part, not a new page
+    ARTIFACTS.mkdir(exist_ok=True)
+    browser.save_screenshot(str(ARTIFACTS / "chat-phone-sheet.png"))
+    browser.find_element(By.ID, "close-panel").click()
+    assert not browser.find_element(By.ID, "passage-panel").is_displayed()
+    assert browser.execute_script(LAYOUT, parts) == before
+    assert browser.switch_to.active_element == marker
+
+
+READ_CLIPBOARD = """
+const done = arguments[arguments.length - 1];
+navigator.clipboard.readText().then(done, (err) => done("clipboard error: " + err));
+"""
+
+
+def test_copy_puts_the_answer_and_its_sources_on_the_clipboard(browser, review_url: str) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.execute_cdp_cmd(
+        "Browser.grantPermissions",
+        {"origin": review_url, "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"]},
+    )
+    expected = requests.post(review_url + "/api/v1/ask", json={"question": QUESTION}, timeout=60).json()
+    browser.get(review_url + "/")
+    answer = ask(browser, QUESTION)
+    copy = answer.find_element(By.CSS_SELECTOR, ".copy-answer")
+    copy.click()
+    WebDriverWait(browser, WAIT_S).until(lambda d: text_of(copy) != "Copy")
+    assert text_of(copy) == "Copied"
+    copied = browser.execute_async_script(READ_CLIPBOARD)
+    assert copied.startswith(f"Q: {QUESTION}\n\n{expected['answer']}\n\nSources:\n"), copied
+    for citation in expected["citations"]:
+        assert f"[{citation['marker']}] Yee 2018, {citation['section']}" in copied
+        assert f"\u201c{citation['quote']}\u201d" in copied
+
+
+def test_export_downloads_the_conversations_cited_works(browser, review_url: str, tmp_path: Path) -> None:
+    import csv
+    import io
+    import time
+
+    import bibtexparser
+    from selenium.webdriver.common.by import By
+
+    question, expected = answer_citing_a_passage_twice(review_url)
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    browser.execute_cdp_cmd(
+        "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)}
+    )
+    browser.get(review_url + "/")
+    assert not browser.find_element(By.ID, "conversation-tools").is_displayed()
+    ask(browser, question)
+    keys = list(dict.fromkeys(w["key"] for c in expected["citations"] for w in c["cited_works"]))
+
+    def download(link_id: str, name: str) -> str:
+        browser.find_element(By.ID, link_id).click()
+        path = downloads / name
+        deadline = time.monotonic() + WAIT_S
+        while not path.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert path.exists(), sorted(p.name for p in downloads.iterdir())
+        return path.read_text(encoding="utf-8")
+
+    library = bibtexparser.parse_string(download("export-bibtex", "reviewqa-cited-works.bib"))
+    assert library.failed_blocks == []
+    notes = [entry.fields_dict["note"].value for entry in library.entries]
+    assert notes == [f"Cited as {key}" for key in [*keys, "Yee 2018"]]
+
+    ris_text = download("export-ris", "reviewqa-cited-works.ris")
+    records = [r for r in ris_text.split("ER  - ") if r.strip()]
+    assert len(records) == len(keys) + 1
+    assert all(record.strip().startswith("TY  - ") for record in records)
+
+    rows = list(csv.DictReader(io.StringIO(download("export-csv", "reviewqa-cited-works.csv"))))
+    assert [row["key"] for row in rows] == [*keys, "Yee 2018"]
+
+
+HOLD_NOTHING_RECORD_ASKS = """
+const realFetch = window.fetch;
+window.sentAsks = [];
+window.fetch = function (url, options) {
+  if (String(url).endsWith("/api/v1/ask")) window.sentAsks.push(JSON.parse(options.body));
+  return realFetch(url, options);
+};
+"""
+
+
+def test_the_conversation_survives_a_reload(browser, review_url: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.get(review_url + "/")
+    first = ask(browser, QUESTION)
+    markers = [m.get_attribute("data-marker") for m in first.find_elements(By.CSS_SELECTOR, ".marker")]
+    shown = text_of(first.find_element(By.CSS_SELECTOR, ".answer-text"))
+
+    browser.refresh()
+    restored = wait_for(browser, "#conversation .turn .answer:not(.pending)")[0]
+    assert text_of(browser.find_element(By.CSS_SELECTOR, "#conversation .question")) == QUESTION
+    assert text_of(restored.find_element(By.CSS_SELECTOR, ".answer-text")) == shown
+    assert [
+        m.get_attribute("data-marker") for m in restored.find_elements(By.CSS_SELECTOR, ".marker")
+    ] == markers
+    assert not browser.find_element(By.ID, "welcome").is_displayed()
+    restored.find_element(By.CSS_SELECTOR, ".marker").click()
+    wait_for(browser, "#passage-panel:not([hidden]) #highlighted-quote")
+
+    # A follow-up after the reload still sends the earlier turn as history.
+    browser.execute_script(HOLD_NOTHING_RECORD_ASKS)
+    ask(browser, "And which of them were combined with chemotherapy?", turn=2)
+    sent = browser.execute_script("return window.sentAsks")
+    assert [turn["question"] for turn in sent[0]["history"]] == [QUESTION]
+
+    browser.find_element(By.ID, "new-conversation").click()
+    browser.refresh()
+    wait_for(browser, "#welcome:not([hidden]) .example")
+    assert browser.find_elements(By.CSS_SELECTOR, "#conversation .turn") == []
+
+
+def test_the_first_visit_offers_example_questions_and_lists_the_documents(browser, review_url: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    examples = requests.get(review_url + "/api/v1/examples", timeout=60).json()["questions"]
+    browser.get(review_url + "/")
+    buttons = wait_for(browser, "#examples .example", len(examples))
+    assert [text_of(b) for b in buttons] == [e["question"] for e in examples]
+    assert "1 document, 46 passages" in text_of(browser.find_element(By.ID, "corpus-summary"))
+    browser.find_element(By.CSS_SELECTOR, "#documents-menu summary").click()
+    listed = browser.find_elements(By.CSS_SELECTOR, "#document-list .document")
+    assert [text_of(d.find_element(By.CSS_SELECTOR, ".document-label")) for d in listed] == ["Yee 2018"]
+    assert listed[0].is_displayed()
+    browser.find_element(By.CSS_SELECTOR, "#documents-menu summary").click()
+    buttons[0].click()
+    wait_for(browser, ".turn .answer:not(.pending)")
+    assert (
+        text_of(browser.find_element(By.CSS_SELECTOR, "#conversation .question")) == examples[0]["question"]
+    )
+    assert not browser.find_element(By.ID, "welcome").is_displayed()
+
+
+def luminance(css_color: str) -> float:
+    channels = [float(v) for v in css_color[css_color.index("(") + 1 : css_color.index(")")].split(",")[:3]]
+    return sum(weight * value / 255 for weight, value in zip((0.2126, 0.7152, 0.0722), channels, strict=True))
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_page_follows_the_color_scheme(browser, review_url: str, scheme: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.execute_cdp_cmd(
+        "Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": scheme}]}
+    )
+    browser.get(review_url + "/")
+    answer = ask(browser, QUESTION)
+    page = browser.execute_script("return getComputedStyle(document.body).backgroundColor")
+    ink = browser.execute_script("return getComputedStyle(document.body).color")
+    card = answer.find_element(By.CSS_SELECTOR, ".source-card").value_of_css_property("background-color")
+    if scheme == "dark":
+        assert luminance(page) < 0.15 and luminance(card) < 0.2 and luminance(ink) > 0.75
+    else:
+        assert luminance(page) > 0.9 and luminance(card) > 0.9 and luminance(ink) < 0.2
+    ARTIFACTS.mkdir(exist_ok=True)
+    browser.save_screenshot(str(ARTIFACTS / f"chat-{scheme}.png"))
+
+
+HOSTILE_TURN = {
+    "question": IMG_PAYLOAD,
+    "data": {
+        "answer": f"See {SCRIPT_PAYLOAD} [1]",
+        "abstained": False,
+        "confidence": 0.9,
+        "passages": [],
+        "citations": [
+            {
+                "marker": 1,
+                "passage_id": "x:1",
+                "document": "x",
+                "title": IMG_PAYLOAD,
+                "section": SCRIPT_PAYLOAD,
+                "page": None,
+                "quote": "q",
+                "document_kind": "review",
+                "work_key": None,
+                "cited_works": [
+                    {
+                        "key": IMG_PAYLOAD,
+                        "doi": None,
+                        "pmid": None,
+                        "title": SCRIPT_PAYLOAD,
+                        "url": "javascript:document.title='pwned-link'",
+                        "support": None,
+                        "source_indexed": False,
+                    }
+                ],
+            }
+        ],
+    },
+}
+
+
+def test_markup_in_a_kept_conversation_is_shown_as_text(browser, review_url: str) -> None:
+    """localStorage is input too: a conversation stored with markup in it is drawn as text."""
+    from selenium.webdriver.common.by import By
+
+    browser.get(review_url + "/")
+    title = browser.title
+    browser.execute_script(
+        "localStorage.setItem('reviewqa.conversation.v1', arguments[0])",
+        json.dumps({"turns": [HOSTILE_TURN]}),
+    )
+    browser.refresh()
+    answer = wait_for(browser, "#conversation .turn .answer:not(.pending)")[0]
+    assert text_of(browser.find_element(By.CSS_SELECTOR, "#conversation .question")) == IMG_PAYLOAD
+    assert SCRIPT_PAYLOAD in text_of(answer)
+    assert IMG_PAYLOAD in text_of(answer.find_element(By.CSS_SELECTOR, ".answer-works"))
+    assert browser.find_elements(By.CSS_SELECTOR, "body img, body script") == []
+    assert answer.find_elements(By.CSS_SELECTOR, "a[href^='javascript']") == []
+    assert browser.title == title
+
+
+def test_a_yes_no_verdict_leads_the_answer_when_the_answer_stage_gives_one(browser, review_url: str) -> None:
+    """`verdict` is an optional Answer field (the answer stage adds it for yes/no questions)."""
+    from selenium.webdriver.common.by import By
+
+    plain = requests.post(review_url + "/api/v1/ask", json={"question": QUESTION}, timeout=60).json()
+    turns = [
+        {"question": "Was it tested?", "data": {**plain, "verdict": "yes", "question_type": "yes_no"}},
+        {"question": QUESTION, "data": plain},
+    ]
+    browser.get(review_url + "/")
+    browser.execute_script(
+        "localStorage.setItem('reviewqa.conversation.v1', arguments[0])", json.dumps({"turns": turns})
+    )
+    browser.refresh()
+    answers = wait_for(browser, "#conversation .turn .answer:not(.pending)", 2)
+    verdict = answers[0].find_element(By.CSS_SELECTOR, ".verdict")
+    assert text_of(verdict) == "Yes"
+    assert verdict.location["y"] < answers[0].find_element(By.CSS_SELECTOR, ".answer-text").location["y"]
+    assert answers[1].find_elements(By.CSS_SELECTOR, ".verdict") == []
+
+
+def test_screenshots(browser, review_url: str) -> None:
+    """The README's two screenshots: `make screenshots` writes them to docs/ (REVIEWQA_SCREENSHOTS_DIR)."""
+    from selenium.webdriver.common.by import By
+
+    question, _ = answer_citing_a_passage_twice(review_url)
+    targets = [ARTIFACTS]
+    if os.environ.get("REVIEWQA_SCREENSHOTS_DIR"):
+        targets.append(Path(os.environ["REVIEWQA_SCREENSHOTS_DIR"]))
+    browser.execute_cdp_cmd(
+        "Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "light"}]}
+    )
+    browser.set_window_size(1280, 860)
+    browser.get(review_url + "/")
+    answer = ask(browser, question)
+    answer.find_element(By.CSS_SELECTOR, ".source-card .source-link").click()
+    wait_for(browser, "#passage-panel:not([hidden]) #highlighted-quote")
+    wait_for_animations(browser)
+    save_screenshot(browser, targets, "chat-desktop.png")
+    browser.find_element(By.ID, "close-panel").click()
+    browser.set_window_size(390, 844)
+    browser.execute_script("window.scrollTo(0, 0)")
+    save_screenshot(browser, targets, "chat-phone.png")
+
+
+def save_screenshot(driver, folders: list[Path], name: str) -> None:
+    for folder in folders:
+        folder.mkdir(parents=True, exist_ok=True)
+        assert driver.save_screenshot(str(folder / name))

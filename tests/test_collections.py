@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from collection_support import NOTES, NOTES_QUESTION, notes_collection
 from fault_support import small_project
 from flask.testing import FlaskClient
-from service_support import assert_json_error
+from service_support import assert_json_error, live_server
 
 from reviewqa.cli import main
 from reviewqa.index import build_index
@@ -95,25 +95,25 @@ def test_bad_collection_settings_are_clear_errors(tmp_path: Path, table: str, me
 # ---------------------------------------------------------------- the command line
 
 
-def cli(settings: Settings, *args: str) -> object:
-    env = {
+def cli(settings: Settings, *args: str, env: dict[str, str] | None = None) -> object:
+    paths = {
         "REVIEWQA_CORPUS_DIR": str(settings.corpus_dir),
         "REVIEWQA_INDEX_DIR": str(settings.index_dir),
         "REVIEWQA_EVAL_DIR": str(settings.eval_dir),
     }
-    return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+    return CliRunner().invoke(main, list(args), env={**paths, **(env or {})}, catch_exceptions=False)
 
 
 def test_the_cli_works_on_the_collection_named(project: Settings) -> None:
-    found = cli(project, "--collection", "notes", "search", "zorblax", "--json")
+    found = cli(project, "--collection", "notes", "search", "zorblax", "--json", "--local")
     assert found.exit_code == 0, found.output
-    hits = json.loads(found.output)["hits"]
+    hits = json.loads(found.stdout)["hits"]
     assert hits[0]["document"] == "glimmer"
-    review = json.loads(cli(project, "search", "zorblax", "--json").output)["hits"]
+    review = json.loads(cli(project, "search", "zorblax", "--json", "--local").stdout)["hits"]
     assert all(hit["document"] == "small-review" for hit in review)
 
     listed = cli(project, "collections", "--json")
-    rows = {row["name"]: row for row in json.loads(listed.output)["collections"]}
+    rows = {row["name"]: row for row in json.loads(listed.stdout)["collections"]}
     assert set(rows) == {"review", "notes"}
     assert (rows["notes"]["state"], rows["notes"]["documents"], rows["notes"]["passages"]) == ("ready", 1, 1)
 
@@ -137,9 +137,9 @@ def test_corpus_is_a_folder_of_documents_with_its_own_index(
     corpora = list((project.index_dir / "corpora").glob("my-papers-*"))
     assert any(str(path) in built.output for path in corpora)
     assert not (folder / "index").exists() and not (documents / "passages.jsonl").exists()
-    answered = cli(project, "--corpus", str(folder), "ask", NOTES_QUESTION, "--json")
+    answered = cli(project, "--corpus", str(folder), "ask", NOTES_QUESTION, "--json", "--local")
     assert answered.exit_code == 0, answered.output
-    answer = json.loads(answered.output)
+    answer = json.loads(answered.stdout)
     assert not answer["abstained"] and answer["citations"][0]["document"] == "glimmer"
     assert "forty percent" in answer["answer"]
 
@@ -213,3 +213,21 @@ def test_the_service_serves_the_collection_it_was_started_for(project: Settings)
     assert client.get("/api/v1/collections").get_json()["default"] == "notes"
     review = client.post("/api/v1/ask", json={"question": "What is IGF1R?", "collection": "review"})
     assert all(c["document"] == "small-review" for c in review.get_json()["citations"])
+
+
+def test_the_cli_asks_a_running_service_for_the_collection_named(project: Settings, tmp_path: Path) -> None:
+    with live_server(create_app(project)) as url:
+        port = url.rsplit(":", 1)[1]
+        env = {"REVIEWQA_HOST": "127.0.0.1", "REVIEWQA_PORT": port}
+        asked = cli(project, "--collection", "notes", "ask", NOTES_QUESTION, "--json", env=env)
+        assert asked.exit_code == 0, asked.output
+        assert f"using the service at {url}" in asked.stderr
+        assert json.loads(asked.stdout)["citations"][0]["document"] == "glimmer"
+
+        folder = tmp_path / "unserved"
+        folder.mkdir()
+        (folder / "glimmer.txt").write_text(NOTES, encoding="utf-8")
+        assert cli(project, "--corpus", str(folder), "index").exit_code == 0
+        local = cli(project, "--corpus", str(folder), "search", "zorblax", "--json", env=env)
+        assert local.exit_code == 0, local.output
+        assert "has no collection 'unserved': loading the index here" in local.stderr

@@ -19,8 +19,8 @@ GOLD = gold_path(PROJECT_ROOT / "eval")
 SLICE = 25
 
 # The regression guard runs the whole gold set (154 questions take seconds once the index is loaded).
-# Each floor sits about 0.05 below what the pipeline scores (README "Evaluation", split all), so a change
-# that costs a few questions fails; the test below shows that real degradations cross them.
+# Each floor sits about 0.05 below what the pipeline scores (docs/benchmarks.md "Answer quality", split
+# all), so a change that costs a few questions fails; the test below shows that real degradations cross them.
 FLOORS = {
     ("retrieval", "hit@1"): 0.72,
     ("retrieval", "hit@5"): 0.95,

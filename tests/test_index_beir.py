@@ -1,4 +1,4 @@
-"""The BEIR benchmark code on a tiny dataset in BEIR's format (the real run is in the README)."""
+"""The BEIR benchmark code on a tiny dataset in BEIR's format (the real run is in docs/benchmarks.md)."""
 
 from __future__ import annotations
 

@@ -19,16 +19,6 @@ pytestmark = pytest.mark.slow
 QUESTION = "What two classes of drugs were developed to block the IGF1R pathway?"
 
 
-@pytest.fixture(scope="module")
-def app(review_index) -> Flask:
-    return create_app(review_index.settings, review_index)
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
-
-
 def without_timings(answer: dict) -> dict:
     return {key: value for key, value in answer.items() if key != "timings_ms"}
 

@@ -149,3 +149,37 @@ def test_serve_refuses_a_corrupt_index(built_project: Settings, tmp_path: Path, 
     assert result.exit_code == 1
     assert "corrupt" in result.output
     assert "Traceback" not in result.output
+
+
+def test_serve_on_a_taken_port_fails_at_once_saying_how_to_pick_another(
+    built_project: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    import reviewqa.service.app as service_app
+
+    config = write_config(built_project, tmp_path / "reviewqa.toml")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+
+        # In a real process: exit status and the one line it prints.
+        command = [str(REVIEWQA_SCRIPT), "--config", str(config), "serve", "--port", str(port)]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 1
+        lines = done.stderr.strip().splitlines()
+        assert lines == [
+            f"Error: port {port} on 127.0.0.1 is already in use; pick another port: "
+            "`make PORT=8001 run` or `reviewqa serve --port 8001`"
+        ]
+        assert done.stdout == ""
+
+        # Before anything slow: the app, which loads the index and the model and warms up, is not built.
+        def must_not_run(*args, **kwargs):
+            raise AssertionError("the index was loaded before the port was checked")
+
+        monkeypatch.setattr(service_app, "create_app", must_not_run)
+        result = CliRunner().invoke(main, ["--config", str(config), "serve", "--port", str(port)])
+        assert result.exit_code == 1
+        assert f"port {port} on 127.0.0.1 is already in use" in result.output

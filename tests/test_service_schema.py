@@ -26,6 +26,8 @@ OPERATIONS = [
     ("/search", "GET", (POSITIVE, NEGATIVE)),
     ("/passages/{passage_id}", "GET", (POSITIVE,)),
     ("/documents", "GET", (POSITIVE,)),
+    ("/cited-works", "GET", (POSITIVE, NEGATIVE)),
+    ("/examples", "GET", (POSITIVE,)),
     ("/health", "GET", (POSITIVE,)),
     ("/openapi.json", "GET", (POSITIVE,)),
     ("/collections", "GET", (POSITIVE,)),

@@ -68,6 +68,7 @@ def main(
 def _register() -> None:
     # Imports stay light: each command imports its heavy dependencies (torch, faiss) when it runs.
     from reviewqa.answer.cli import ask
+    from reviewqa.chat import chat
     from reviewqa.collections.cli import collections_command
     from reviewqa.corpus.cli import ingest
     from reviewqa.eval.cli import eval_command
@@ -75,7 +76,18 @@ def _register() -> None:
     from reviewqa.refs.cli import refs
     from reviewqa.service.cli import serve
 
-    commands = (ingest, index_command, search, bench, ask, serve, eval_command, refs, collections_command)
+    commands = (
+        ingest,
+        index_command,
+        search,
+        bench,
+        ask,
+        chat,
+        serve,
+        eval_command,
+        refs,
+        collections_command,
+    )
     for command in commands:
         main.add_command(command)
 

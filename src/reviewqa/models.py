@@ -170,3 +170,36 @@ class Answer:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Answer:
+        """The Answer of ``to_dict`` (e.g. from the API); keys this version does not know are ignored."""
+        values = _known_fields(cls, data)
+        values["citations"] = [
+            Citation(
+                **{
+                    **_known_fields(Citation, citation),
+                    "cited_works": [_cited_work_ref(work) for work in citation.get("cited_works", [])],
+                }
+            )
+            for citation in data.get("citations", [])
+        ]
+        values["passages"] = [
+            RetrievedPassage(**_known_fields(RetrievedPassage, p)) for p in data.get("passages", [])
+        ]
+        return cls(**values)
+
+
+def _known_fields(cls: type, data: dict[str, Any]) -> dict[str, Any]:
+    names = {f.name for f in dataclasses.fields(cls)}
+    return {key: value for key, value in data.items() if key in names}
+
+
+def _cited_work_ref(data: dict[str, Any]) -> CitedWorkRef:
+    support = data.get("support")
+    return CitedWorkRef(
+        **{
+            **_known_fields(CitedWorkRef, data),
+            "support": SourceSupport(**_known_fields(SourceSupport, support)) if support else None,
+        }
+    )

@@ -79,7 +79,7 @@ class Settings:
     hnsw_ef_construction: int = 200
     hnsw_ef_search: int = 128
     # "weighted" (dense and BM25 scores scaled to [0, 1], summed) or "rrf"; weighted measured better on
-    # SciFact and the review (README, "Benchmarks: retrieval").
+    # SciFact and the review (docs/benchmarks.md, "Retrieval").
     fusion: str = "weighted"
     rrf_k: int = 60
     dense_weight: float = 0.5
@@ -98,11 +98,11 @@ class Settings:
     candidate_k: int = 20
     max_answer_sentences: int = 4
     max_question_tokens: int = 200
-    abstain_threshold: float = 0.4  # calibrated on the dev split of eval/gold.jsonl (README: Answers)
+    abstain_threshold: float = 0.4  # calibrated on the dev split of eval/gold.jsonl (docs/design.md: Answers)
     mmr_lambda: float = 0.7
     # A cited source's best sentence below this cosine is no support (the citation then carries none).
     # On SciFact claims, 0.4 keeps 99.6% of best sentences from the claim's evidence abstract and 2% of
-    # those from an unrelated abstract (README: Answers).
+    # those from an unrelated abstract (docs/design.md: Answers).
     support_min_score: float = 0.4
 
     # Service

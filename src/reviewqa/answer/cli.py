@@ -7,6 +7,7 @@ import textwrap
 
 import click
 
+from reviewqa.client import MAX_API_TOP_K, Answerer, ServiceChoice, choose_service, service_options
 from reviewqa.models import Answer, Citation
 from reviewqa.settings import Settings
 
@@ -19,12 +20,22 @@ WRAP = 100
 @click.option(
     "--top-k", type=click.IntRange(min=1), default=None, help="How many retrieved passages to list."
 )
+@service_options
 @click.pass_obj
-def ask(settings: Settings, question: str, as_json: bool, top_k: int | None) -> None:
-    """Answer QUESTION from the indexed documents, with citations."""
-    from reviewqa.answer.pipeline import answer
+def ask(
+    settings: Settings, question: str, as_json: bool, top_k: int | None, url: str | None, local: bool
+) -> None:
+    """Answer QUESTION from the indexed documents, with citations.
 
-    result = answer(question, settings, top_k=top_k)  # checks the question before loading the index
+    A running `reviewqa serve` answers in milliseconds; without one, the index and the model are loaded
+    here (seconds). A note on stderr says which answered.
+    """
+    if (top_k or 0) > MAX_API_TOP_K:
+        choice = ServiceChoice(None, f"--top-k over the API's {MAX_API_TOP_K}: loading the index here")
+    else:
+        choice = choose_service(settings, url, local)
+    click.echo(choice.note, err=True)
+    result = Answerer(settings, choice, top_k)(question)
     click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) if as_json else render(result))
 
 

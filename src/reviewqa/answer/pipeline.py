@@ -66,7 +66,7 @@ class AnswerEngine:
         # Searched with the canonical form of any lay or undefined wording appended ("high blood sugar
         # (hyperglycemia)"). Mined abbreviations are not expanded here: on this review nearly every
         # question says IGF1R, and the appended long form pulled dense search towards the passages that
-        # spell it out (dev split: evidence hit@1 0.808 -> 0.731; README, "Answers"). BM25 in search()
+        # spell it out (dev split: evidence hit@1 0.808 -> 0.731; docs/design.md, "Answers"). BM25 in search()
         # still matches either form.
         search_text = DEFAULT_SYNONYMS.with_canonical_forms(query)
         query_vector = self.index.embed_queries([search_text])[0]

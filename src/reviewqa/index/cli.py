@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
+from reviewqa.client import MAX_API_TOP_K, ServiceChoice, choose_service, service_options
 from reviewqa.settings import Settings
 
 MODES = ("dense", "bm25", "hybrid")
@@ -17,8 +19,13 @@ MODES = ("dense", "bm25", "hybrid")
 @click.pass_obj
 def index_command(settings: Settings, force: bool) -> None:
     """Build the search index (ingesting the corpus first if needed)."""
+    from reviewqa.corpus import corpus_fingerprint, ingested_fingerprint
+    from reviewqa.corpus.cli import ingest_and_report
     from reviewqa.index import build_index
 
+    if ingested_fingerprint(settings) != corpus_fingerprint(settings):
+        # build_index would ingest too, silently; this shows progress and what was read
+        ingest_and_report(settings, warn_keyless=False)
     manifest = build_index(settings, force=force)
     counts = manifest["counts"]
     click.echo(
@@ -36,48 +43,62 @@ def index_command(settings: Settings, force: bool) -> None:
 )
 @click.option("--mode", type=click.Choice(MODES), default=None, help="Default: the search_mode setting.")
 @click.option("--json", "as_json", is_flag=True, help="Print the hits as JSON.")
+@service_options
 @click.pass_obj
-def search(settings: Settings, query: str, k: int, mode: str | None, as_json: bool) -> None:
-    """Search passages: ranked with scores, section and cited works."""
-    from reviewqa.index import load_index
+def search(
+    settings: Settings, query: str, k: int, mode: str | None, as_json: bool, url: str | None, local: bool
+) -> None:
+    """Search passages: ranked with scores, section and cited works.
 
-    index = load_index(settings)
-    hits = index.search(query, k=k, mode=mode or settings.search_mode)
+    A running `reviewqa serve` answers when it is up; otherwise the index is loaded here (BM25 alone needs
+    no model). A note on stderr says which answered.
+    """
+    mode = mode or settings.search_mode
+    if k > MAX_API_TOP_K:
+        choice = ServiceChoice(None, f"--k over the API's {MAX_API_TOP_K}: loading the index here")
+    else:
+        choice = choose_service(settings, url, local)
+    click.echo(choice.note, err=True)
+    if choice.client is not None:
+        found = choice.client.search(query, k, mode)
+        expanded, rows = found["expanded"], [_row(rank, hit) for rank, hit in enumerate(found["results"], 1)]
+    else:
+        from reviewqa.index import load_index
+        from reviewqa.service.views import hit_view
+
+        # The FAISS index and the model are loaded only for a search that uses them.
+        index = load_index(settings, lazy_dense=mode == "bm25")
+        hits = index.search(query, k=k, mode=mode)
+        expanded = index.expand_query(query)
+        rows = [_row(rank, hit_view(hit)) for rank, hit in enumerate(hits, start=1)]
     if as_json:
-        rows = [
-            {
-                "rank": rank,
-                "passage_id": hit.passage.passage_id,
-                "document": hit.passage.document,
-                "section": hit.passage.section_label,
-                "page": hit.passage.page,
-                "score": hit.score,
-                "dense_score": hit.dense_score,
-                "bm25_score": hit.bm25_score,
-                "cited_works": hit.passage.cited_works,
-                "work_key": hit.passage.work_key,
-                "text": hit.passage.text,
-            }
-            for rank, hit in enumerate(hits, start=1)
-        ]
-        click.echo(
-            json.dumps({"query": query, "expanded": index.expand_query(query), "hits": rows}, indent=2)
-        )
+        click.echo(json.dumps({"query": query, "expanded": expanded, "hits": rows}, indent=2))
         return
-    if not hits:
+    if not rows:
         click.echo("no passages match")
-    for rank, hit in enumerate(hits, start=1):
+    for row in rows:
         scores = ", ".join(
-            f"{name} {value:.3f}"
-            for name, value in (("dense", hit.dense_score), ("bm25", hit.bm25_score))
-            if value is not None
+            f"{name} {row[name + '_score']:.3f}"
+            for name in ("dense", "bm25")
+            if row[name + "_score"] is not None
         )
-        where = hit.passage.section_label or "(no section)"
-        page = f", p. {hit.passage.page}" if hit.passage.page is not None else ""
-        click.echo(f"{rank:>2}. {hit.score:.4f}  [{hit.passage.passage_id}] {where}{page}  ({scores})")
-        if hit.passage.cited_works:
-            click.echo(f"    cites: {'; '.join(hit.passage.cited_works)}")
-        click.echo(f"    {_snippet(hit.passage.text)}")
+        where = row["section"] or "(no section)"
+        page = f", p. {row['page']}" if row["page"] is not None else ""
+        click.echo(f"{row['rank']:>2}. {row['score']:.4f}  [{row['passage_id']}] {where}{page}  ({scores})")
+        if row["cited_works"]:
+            click.echo(f"    cites: {'; '.join(row['cited_works'])}")
+        click.echo(f"    {_snippet(row['text'])}")
+
+
+ROW_FIELDS = (
+    "passage_id", "document", "section", "page", "score", "dense_score", "bm25_score", "cited_works",
+    "work_key", "text",
+)  # fmt: skip
+
+
+def _row(rank: int, hit: dict[str, Any]) -> dict[str, Any]:
+    """A hit as `search --json` prints it, from the API's search results (``hit_view``)."""
+    return {"rank": rank, **{name: hit[name] for name in ROW_FIELDS}}
 
 
 def _snippet(text: str, width: int = 240) -> str:

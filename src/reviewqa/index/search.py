@@ -54,11 +54,12 @@ class SearchIndex:
     documents: dict[str, dict[str, Any]]
     bibliography: dict[str, CitedWork]
     abbreviations: dict[str, list[str]]
-    dense: faiss.Index
+    dense: faiss.Index | None  # None until first needed when loaded lazily (see ``dense_index``)
     bm25: Bm25Index
     sentence_vectors: np.ndarray  # distinct sentences, normalised
     sentence_rows: np.ndarray  # per passage in order, the rows of its sentences
     encoder: Encoder
+    dense_path: Path | None = None  # where a lazily loaded dense index is read from
     passage_by_id: dict[str, Passage] = field(init=False)
     query_cache: LRUCache[str, np.ndarray] = field(init=False)
     query_batcher: QueryBatcher = field(init=False, repr=False)
@@ -70,6 +71,7 @@ class SearchIndex:
     # and released with it; see ``derived``.
     _derived: dict[str, Any] = field(init=False, repr=False, default_factory=dict)
     _derived_lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
+    _dense_lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         self.passage_by_id = {p.passage_id: p for p in self.passages}
@@ -130,6 +132,17 @@ class SearchIndex:
         start, end = self._sentence_offsets[position], self._sentence_offsets[position + 1]
         return self.sentence_vectors[self.sentence_rows[start:end]]
 
+    def dense_index(self) -> faiss.Index:
+        """The FAISS index, read on first use when the index was opened with ``lazy_dense`` (so a BM25-only
+        command never imports faiss)."""
+        if self.dense is None:
+            with self._dense_lock:
+                if self.dense is None:
+                    if self.dense_path is None:
+                        raise ReviewqaError("this index has no dense part")
+                    self.dense = _read_dense(self.dense_path, self.settings, len(self.passages))
+        return self.dense
+
     def neighbours(self, passage_id: str) -> tuple[str | None, str | None]:
         """The previous and next passage of the same document (None at either end)."""
         if passage_id not in self._neighbours:
@@ -175,7 +188,7 @@ class SearchIndex:
 
         missing_dense = [d for d, _ in ranked if d not in dense_scores]
         if vector is not None and missing_dense:
-            cosines = reconstruct(self.dense, np.asarray(missing_dense)) @ vector
+            cosines = reconstruct(self.dense_index(), np.asarray(missing_dense)) @ vector
             dense_scores.update(zip(missing_dense, map(float, cosines), strict=True))
         return [
             SearchHit(
@@ -212,7 +225,7 @@ class SearchIndex:
         return self.embed_queries([expanded])[0]
 
     def _dense_top(self, vector: np.ndarray, depth: int) -> dict[int, float]:
-        scores, ids = search_dense(self.dense, vector[None, :], depth)
+        scores, ids = search_dense(self.dense_index(), vector[None, :], depth)
         return {int(i): float(s) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0}
 
     def _fuse(self, dense_scores: dict[int, float], lexical_scores: dict[int, float]) -> dict[int, float]:
@@ -249,19 +262,24 @@ def _neighbour_map(passages: list[Passage]) -> dict[str, tuple[str | None, str |
 # ---------------------------------------------------------------- loading
 
 
-def load_index(settings: Settings) -> SearchIndex:
+def load_index(settings: Settings, *, lazy_dense: bool = False) -> SearchIndex:
     """The index in ``index/current``; IndexNotReadyError (saying to run `reviewqa index`) if missing,
-    stale or corrupt."""
-    return load_build(settings, store.current_build(settings))
+    stale or corrupt. ``lazy_dense``: read the FAISS index on first dense search, not now."""
+    return load_build(settings, store.current_build(settings), lazy_dense=lazy_dense)
 
 
 def load_build(
-    settings: Settings, directory: Path, *, up_to_date: bool = True, encoder: Encoder | None = None
+    settings: Settings,
+    directory: Path,
+    *,
+    up_to_date: bool = True,
+    encoder: Encoder | None = None,
+    lazy_dense: bool = False,
 ) -> SearchIndex:
     """The index in the build folder ``directory``, its checksums verified (see ``store.check_build`` for
     ``up_to_date``); ``encoder`` reuses an already loaded model (a service swapping in a new build)."""
     manifest = store.check_build(settings, directory, checksums=True, up_to_date=up_to_date)
-    return open_index(directory, settings, manifest, encoder=encoder)
+    return open_index(directory, settings, manifest, encoder=encoder, lazy_dense=lazy_dense)
 
 
 def open_index(
@@ -270,22 +288,23 @@ def open_index(
     manifest: dict[str, Any] | None = None,
     *,
     encoder: Encoder | None = None,
+    lazy_dense: bool = False,
 ) -> SearchIndex:
     """Load the artifacts of the index in ``directory`` (no staleness check: benchmarks use this)."""
     manifest = manifest or store.read_manifest(directory)
+    dense_path = directory / store.DENSE
     try:
         passages = read_passages(directory / store.PASSAGES)
         documents = json.loads((directory / store.DOCUMENTS).read_text(encoding="utf-8"))
         abbreviations = json.loads((directory / store.ABBREVIATIONS).read_text(encoding="utf-8"))
-        dense = load_dense(directory / store.DENSE)
-        set_ef_search(dense, settings.hnsw_ef_search)
         bm25 = Bm25Index.load(directory / store.BM25_DIR, DEFAULT_TOKENIZER)
         sentence_vectors = np.load(directory / store.SENTENCE_VECTORS, allow_pickle=False)
         sentence_rows = np.load(directory / store.SENTENCE_ROWS, allow_pickle=False)
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
-        # faiss raises RuntimeError on a damaged file; json and numpy raise ValueError.
+        # json and numpy raise ValueError on a damaged file.
         raise IndexNotReadyError(f"the index at {directory} is corrupt ({exc}). {store.RUN_INDEX}") from exc
-    _check_consistent(directory, manifest, passages, dense.ntotal, bm25.size)
+    _check_consistent(directory, manifest["counts"]["passages"], len(passages), bm25.size)
+    dense = None if lazy_dense else _read_dense(dense_path, settings, len(passages))
     encoder = encoder or Encoder(
         settings.model_path, batch_size=settings.embed_batch_size, threads=settings.query_threads
     )
@@ -301,14 +320,22 @@ def open_index(
         sentence_vectors=sentence_vectors,
         sentence_rows=sentence_rows,
         encoder=encoder,
+        dense_path=dense_path,
     )
 
 
-def _check_consistent(
-    directory: Path, manifest: dict[str, Any], passages: list[Passage], *sizes: int
-) -> None:
-    expected = manifest["counts"]["passages"]
-    if len(passages) != expected or any(size != expected for size in sizes):
+def _read_dense(path: Path, settings: Settings, passages: int) -> faiss.Index:
+    try:
+        dense = load_dense(path)
+    except (OSError, RuntimeError) as exc:  # faiss raises RuntimeError on a damaged file
+        raise IndexNotReadyError(f"the index at {path.parent} is corrupt ({exc}). {store.RUN_INDEX}") from exc
+    _check_consistent(path.parent, passages, dense.ntotal)
+    set_ef_search(dense, settings.hnsw_ef_search)
+    return dense
+
+
+def _check_consistent(directory: Path, expected: int, *sizes: int) -> None:
+    if any(size != expected for size in sizes):
         raise IndexNotReadyError(
             f"the index at {directory} is corrupt (its parts disagree on the number of passages). "
             f"{store.RUN_INDEX}"

@@ -7,11 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from reviewqa.refs.export import FORMATS
 from reviewqa.service.errors import ApiError
+from reviewqa.service.examples import example_questions
 from reviewqa.service.openapi import build_spec
 from reviewqa.service.state import AnswerCache, CollectionState, LoadedBuild, ServiceState
-from reviewqa.service.validation import json_body, parse_ask, parse_search
-from reviewqa.service.views import documents_view, hit_view, passage_detail
+from reviewqa.service.validation import json_body, parse_ask, parse_cited_works, parse_search
+from reviewqa.service.views import documents_view, hit_view, passage_detail, work_view, works_to_export
 from reviewqa.settings import SettingsError, check_collection_name
 
 if TYPE_CHECKING:
@@ -75,10 +77,12 @@ def ask() -> Response:
 def search() -> Response:
     collection = collection_state()
     search_request = parse_search(request.args.to_dict(), collection.settings.search_mode)
-    hits = collection.index.get().search(search_request.query, k=search_request.k, mode=search_request.mode)
+    index = collection.index.get()
+    hits = index.search(search_request.query, k=search_request.k, mode=search_request.mode)
     return jsonify(
         {
             "query": search_request.query,
+            "expanded": index.expand_query(search_request.query),
             "k": search_request.k,
             "mode": search_request.mode,
             "results": [hit_view(hit) for hit in hits],
@@ -98,6 +102,35 @@ def passage(passage_id: str) -> Response:
 @api.get("/documents")
 def documents() -> Response:
     return jsonify({"documents": documents_view(collection_state().index.get())})
+
+
+@api.get("/cited-works")
+def cited_works() -> Response:
+    """The works named by key, the documents named by id, and what the given passages cite, as JSON or as
+    a BibTeX, RIS or CSV download; the whole bibliography when nothing is named."""
+    export = parse_cited_works(request.args)
+    index = collection_state().index.get()
+    for name, values, known in (
+        ("key", export.keys, index.bibliography),
+        ("doc_id", export.doc_ids, {d["doc_id"] for d in documents_view(index)}),
+        ("passage_id", export.passage_ids, index.passage_by_id),
+    ):
+        unknown = [value for value in values if value not in known]
+        if unknown:
+            raise ApiError(404, f"{name}_not_found", f"unknown {name}: " + ", ".join(map(repr, unknown[:5])))
+    works = works_to_export(index, export.keys, export.doc_ids, export.passage_ids)
+    if export.format == "json":
+        return jsonify({"works": [work_view(work) for work in works]})
+    render, media_type, extension = FORMATS[export.format]
+    response = Response(render(works), content_type=f"{media_type}; charset=utf-8")
+    response.headers["Content-Disposition"] = f'attachment; filename="reviewqa-cited-works.{extension}"'
+    return response
+
+
+@api.get("/examples")
+def examples() -> Response:
+    """Questions for a first visit, made from the documents' headings and titles and answered by them."""
+    return jsonify({"questions": example_questions(collection_state().index.get())})
 
 
 @api.get("/health")

@@ -39,6 +39,7 @@ def serve(
     """Serve the JSON API (/api/v1) and the chat page (/), for every collection (the one chosen with
     --collection or --corpus is the default)."""
     from reviewqa.service.app import create_app
+    from reviewqa.service.port import check_port_free
 
     # Workers fork after the tokenizer has run; its own thread pool must not be used across fork.
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -49,6 +50,7 @@ def serve(
     service_logger.setLevel(min(service_logger.getEffectiveLevel(), logging.INFO))
     if dev:
         check_dev_host(host)
+    check_port_free(host, port)  # at once, not after the seconds of loading and warm-up
     settings = settings.replace(host=host)  # uploads without a token depend on the address served
     app = create_app(settings)  # loads and warms the build index/current names, once, before forking
     check_index_for_serving(app)

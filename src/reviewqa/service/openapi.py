@@ -7,7 +7,17 @@ from typing import Any, get_args
 from reviewqa import __version__
 from reviewqa.collections.jobs import STAGES
 from reviewqa.index.store import IndexState
-from reviewqa.service.validation import MAX_HISTORY_TURNS, MAX_QUERY_CHARS, MAX_TOP_K, MIN_TOP_K, SEARCH_MODES
+from reviewqa.refs.export import FORMATS
+from reviewqa.service.validation import (
+    EXPORT_FORMATS,
+    MAX_EXPORT_ITEMS,
+    MAX_HISTORY_TURNS,
+    MAX_ID_CHARS,
+    MAX_QUERY_CHARS,
+    MAX_TOP_K,
+    MIN_TOP_K,
+    SEARCH_MODES,
+)
 from reviewqa.settings import COLLECTION_NAME, Settings
 
 Schema = dict[str, Any]
@@ -136,6 +146,10 @@ def _schemas(settings: Settings) -> dict[str, Schema]:
         "SearchResults": _obj(
             {
                 "query": {"type": "string"},
+                "expanded": {
+                    "type": "string",
+                    "description": "The query with the other form (long/short) of each abbreviation it uses",
+                },
                 "k": {"type": "integer"},
                 "mode": {"type": "string", "enum": list(SEARCH_MODES)},
                 "results": {"type": "array", "items": _ref("SearchHit")},
@@ -165,9 +179,25 @@ def _schemas(settings: Settings) -> dict[str, Schema]:
                 "kind": {"type": "string", "enum": ["review", "source"]},
                 "key": NULLABLE_STR,
                 "passage_count": {"type": "integer", "minimum": 0},
+                "label": {
+                    "type": "string",
+                    "description": 'How to cite it: "Yee 2018" from authors and year, else its key or title',
+                },
             }
         ),
         "DocumentList": _obj({"documents": {"type": "array", "items": _ref("Document")}}),
+        "CitedWorkList": _obj({"works": {"type": "array", "items": _ref("CitedWork")}}),
+        "ExampleQuestion": _obj(
+            {
+                "question": {"type": "string"},
+                "document": {
+                    "type": "string",
+                    "description": "The document whose heading or title it is from",
+                },
+                "section": {"type": "string"},
+            }
+        ),
+        "ExampleList": _obj({"questions": {"type": "array", "items": _ref("ExampleQuestion")}}),
         "Sentence": _obj(
             {
                 "start": {"type": "integer"},
@@ -345,6 +375,11 @@ def _responses() -> dict[str, Schema]:
     }
 
 
+def _id_list() -> Schema:
+    item = {**NON_BLANK, "maxLength": MAX_ID_CHARS}
+    return {"type": "array", "items": item, "maxItems": MAX_EXPORT_ITEMS}
+
+
 def _query(name: str, schema: Schema, description: str, required: bool = False) -> Schema:
     return {"name": name, "in": "query", "required": required, "schema": schema, "description": description}
 
@@ -505,6 +540,56 @@ def _paths(settings: Settings) -> dict[str, Schema]:
                 "summary": "The indexed documents with their metadata and passage counts",
                 "parameters": [_collection_query(settings)],
                 "responses": {"200": _json("DocumentList", "The documents"), **_errors(400, 404, 503)},
+            }
+        },
+        "/cited-works": {
+            "get": {
+                "operationId": "citedWorks",
+                "summary": "Cited works as JSON, or as a BibTeX, RIS or CSV file for a reference manager",
+                "description": (
+                    "The works named by bibliography key, the documents named by id, and for each passage id "
+                    "its document and the works it cites: in that order, each once. With none of them, the "
+                    "whole bibliography."
+                ),
+                "parameters": [
+                    _query(
+                        "format",
+                        {"type": "string", "enum": list(EXPORT_FORMATS), "default": "json"},
+                        "json, or a download: bibtex, ris or csv",
+                    ),
+                    *(
+                        {
+                            **_query(name, _id_list(), description),
+                            "style": "form",
+                            "explode": True,
+                        }
+                        for name, description in (
+                            ("key", 'Bibliography keys, e.g. "Gradishar et al. 2016" (repeat the parameter)'),
+                            ("doc_id", "Document ids, e.g. igf1r-review"),
+                            ("passage_id", "Passage ids, e.g. igf1r-review:3"),
+                        )
+                    ),
+                    _collection_query(settings),
+                ],
+                "responses": {
+                    "200": {
+                        "description": "The works",
+                        "headers": REQUEST_ID_HEADER,
+                        "content": {
+                            "application/json": {"schema": _ref("CitedWorkList")},
+                            **{media: {"schema": {"type": "string"}} for _, media, _ in FORMATS.values()},
+                        },
+                    },
+                    **_errors(400, 404, 503),
+                },
+            }
+        },
+        "/examples": {
+            "get": {
+                "operationId": "exampleQuestions",
+                "summary": "Up to three questions for a first visit, made from the documents' headings",
+                "parameters": [_collection_query(settings)],
+                "responses": {"200": _json("ExampleList", "The questions"), **_errors(400, 404, 503)},
             }
         },
         "/health": {

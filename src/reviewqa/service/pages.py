@@ -1,11 +1,14 @@
-"""HTML pages: the chat page at ``/`` and the API reference at ``/api/`` (rendered from the OpenAPI spec)."""
+"""HTML pages: the chat page at ``/`` and the API reference at ``/api/`` (rendered from the OpenAPI spec);
+``/openapi.json`` and ``/docs``, where clients of other frameworks look first, redirect to the versioned
+spec and that page."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, current_app, redirect, render_template, url_for
+from werkzeug.wrappers import Response
 
 from reviewqa.service.openapi import build_spec
 
@@ -35,6 +38,17 @@ class OperationView:
 @pages.get("/")
 def chat() -> str:
     return render_template("chat.html")
+
+
+@pages.get("/openapi.json")
+def openapi_alias() -> Response:
+    return redirect(url_for("api_v1.openapi"), code=302)  # 302: the current version may change
+
+
+@pages.get("/docs")
+@pages.get("/docs/")
+def docs_alias() -> Response:
+    return redirect(url_for("pages.api_reference"), code=302)
 
 
 @pages.get("/api/")

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Request
+from werkzeug.datastructures import MultiDict
 
 from reviewqa.service.errors import ApiError
 
@@ -16,6 +17,10 @@ MAX_TOP_K = 50
 MAX_HISTORY_TURNS = 20
 MAX_QUERY_CHARS = 1000
 SEARCH_MODES = ("hybrid", "dense", "bm25")
+EXPORT_FORMATS = ("json", "bibtex", "ris", "csv")
+# Per repeated parameter of /cited-works: far more than one conversation cites, few enough to check fast.
+MAX_EXPORT_ITEMS = 500
+MAX_ID_CHARS = 1000
 # Plain ASCII digits only: int() would also take "+5", " 5", "5_0" and other scripts' digits.
 ASCII_DIGITS = re.compile(r"[0-9]+")
 
@@ -25,6 +30,14 @@ class AskRequest:
     question: str
     top_k: int
     history: list[dict[str, str]]
+
+
+@dataclass(frozen=True)
+class CitedWorksRequest:
+    format: str
+    keys: list[str]
+    doc_ids: list[str]
+    passage_ids: list[str]
 
 
 @dataclass(frozen=True)
@@ -152,3 +165,21 @@ def parse_search(args: dict[str, str], default_mode: str = "hybrid") -> SearchRe
     if mode not in SEARCH_MODES:
         raise ApiError(400, "invalid_mode", f"'mode' must be one of {', '.join(SEARCH_MODES)}")
     return SearchRequest(query=query, k=_check_top_k(k, "k"), mode=mode)
+
+
+def parse_cited_works(args: MultiDict[str, str]) -> CitedWorksRequest:
+    export_format = args.get("format", "json")
+    if export_format not in EXPORT_FORMATS:
+        raise ApiError(400, "invalid_format", f"'format' must be one of {', '.join(EXPORT_FORMATS)}")
+    lists = {}
+    for name in ("key", "doc_id", "passage_id"):
+        values = args.getlist(name)
+        if len(values) > MAX_EXPORT_ITEMS or any(not v.strip() or len(v) > MAX_ID_CHARS for v in values):
+            raise ApiError(
+                400,
+                f"invalid_{name}",
+                f"'{name}' may be given up to {MAX_EXPORT_ITEMS} times, each not blank and at most "
+                f"{MAX_ID_CHARS} characters",
+            )
+        lists[name] = list(dict.fromkeys(values))
+    return CitedWorksRequest(export_format, lists["key"], lists["doc_id"], lists["passage_id"])

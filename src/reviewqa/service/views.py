@@ -9,12 +9,14 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from reviewqa.models import CitedWork, Passage
+from reviewqa.refs.export import short_label
 
 if TYPE_CHECKING:
     from reviewqa.index import SearchHit, SearchIndex
 
 NCT_ID = re.compile(r"^NCT\d{8}$")
 PMID = re.compile(r"^\d+$")
+SHORT_TITLE_WORDS = 6
 
 
 def work_links(work: CitedWork) -> list[dict[str, str]]:
@@ -34,7 +36,10 @@ def work_links(work: CitedWork) -> list[dict[str, str]]:
 
 
 def cited_work_view(index: SearchIndex, key: str) -> dict[str, Any]:
-    work = index.bibliography.get(key) or CitedWork(key=key)
+    return work_view(index.bibliography.get(key) or CitedWork(key=key))
+
+
+def work_view(work: CitedWork) -> dict[str, Any]:
     return {**asdict(work), "links": work_links(work)}
 
 
@@ -62,7 +67,7 @@ def hit_view(hit: SearchHit) -> dict[str, Any]:
 def document_view(index: SearchIndex, doc_id: str, passage_count: int) -> dict[str, Any]:
     meta = index.documents.get(doc_id, {})
     year = meta.get("year")
-    return {
+    view = {
         "doc_id": doc_id,
         "path": str(meta.get("path", "")),
         "title": str(meta.get("title") or doc_id),
@@ -72,6 +77,18 @@ def document_view(index: SearchIndex, doc_id: str, passage_count: int) -> dict[s
         "key": meta.get("key") or None,
         "passage_count": passage_count,
     }
+    view["label"] = document_label(view)
+    return view
+
+
+def document_label(view: dict[str, Any]) -> str:
+    """How a reader cites the document: "Yee 2018" from its authors and year, else its bibliography key,
+    else its title's first words."""
+    label = short_label(view["authors"], view["year"]) or view["key"]
+    if label:
+        return label
+    words = view["title"].split()
+    return " ".join(words[:SHORT_TITLE_WORDS]) + (" …" if len(words) > SHORT_TITLE_WORDS else "")
 
 
 def documents_view(index: SearchIndex) -> list[dict[str, Any]]:
@@ -96,3 +113,33 @@ def passage_detail(index: SearchIndex, passage: Passage) -> dict[str, Any]:
         "neighbours": {"previous": previous_id, "next": next_id},
         "cited_works": [cited_work_view(index, key) for key in passage.cited_works],
     }
+
+
+def document_work(index: SearchIndex, doc_id: str) -> CitedWork:
+    """The document as a work to cite: its bibliography row when it is a cited source, else its metadata."""
+    view = document_view(index, doc_id, 0)
+    if view["key"] and view["key"] in index.bibliography:
+        return index.bibliography[view["key"]]
+    return CitedWork(key=view["label"], authors=view["authors"], year=view["year"], title=view["title"])
+
+
+def works_to_export(
+    index: SearchIndex, keys: list[str], doc_ids: list[str], passage_ids: list[str]
+) -> list[CitedWork]:
+    """The works named by bibliography key, the documents named by id, and for each passage its document
+    and the works it cites; in that order, each once. Nothing named: the whole bibliography."""
+    if not (keys or doc_ids or passage_ids):
+        return sorted(index.bibliography.values(), key=lambda work: work.key.casefold())
+    works: dict[str, CitedWork] = {}
+    for key in keys:
+        works.setdefault(key, index.bibliography[key])
+    for doc_id in doc_ids:
+        work = document_work(index, doc_id)
+        works.setdefault(work.key, work)
+    for passage_id in passage_ids:
+        passage = index.passage_by_id[passage_id]
+        work = document_work(index, passage.document)
+        works.setdefault(work.key, work)
+        for key in passage.cited_works:
+            works.setdefault(key, index.bibliography[key])
+    return list(works.values())

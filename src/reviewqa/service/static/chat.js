@@ -4,36 +4,57 @@
 
 (function () {
   const HISTORY_TURNS_SENT = 6;
+  const STORED_TURNS = 30;
+  const STORAGE_KEY = "reviewqa.conversation.v1";
   const MARKER = /\[(\d+)\]/g;
   const WAITING = "Waiting for the answer to the previous question; press Enter again when it is shown.";
   const SCROLL_GAP_PX = 8;
+  // Confidence is a score from 0 to 1 (in the JSON); the page says it in words. Below the service's
+  // abstention threshold (0.4 by default) there is no answer at all.
+  const STRONG_EVIDENCE = 0.6;
+  const CONFIDENCE_TIP = "How closely the quoted sentences match the question, from 0 to 1. " +
+    "Strong evidence: 0.6 or more; partial evidence: some of the question is matched. " +
+    "Below about 0.4 the service does not answer.";
+  const VERDICTS = { yes: "Yes", no: "No", mixed: "Mixed evidence", unclear: "Unclear" };
 
+  const $ = (id) => document.getElementById(id);
   const elements = {
-    form: document.getElementById("ask-form"),
-    question: document.getElementById("question"),
-    askButton: document.getElementById("ask-button"),
-    conversation: document.getElementById("conversation"),
-    hint: document.getElementById("empty-hint"),
-    status: document.getElementById("status"),
-    newConversation: document.getElementById("new-conversation"),
-    panel: document.getElementById("passage-panel"),
-    panelTitle: document.getElementById("passage-title"),
-    panelMeta: document.getElementById("passage-meta"),
-    panelText: document.getElementById("passage-text"),
-    previous: document.getElementById("previous-passage"),
-    next: document.getElementById("next-passage"),
-    citedHeading: document.getElementById("cited-heading"),
-    citedWorks: document.getElementById("cited-works"),
-    closePanel: document.getElementById("close-panel"),
+    form: $("ask-form"),
+    question: $("question"),
+    askButton: $("ask-button"),
+    conversation: $("conversation"),
+    welcome: $("welcome"),
+    examples: $("examples"),
+    examplesTitle: $("examples-title"),
+    corpusSummary: $("corpus-summary"),
+    documentCount: $("document-count"),
+    documentList: $("document-list"),
+    status: $("status"),
+    newConversation: $("new-conversation"),
+    composer: document.querySelector(".composer"),
+    tools: $("conversation-tools"),
+    exportLinks: { bibtex: $("export-bibtex"), ris: $("export-ris"), csv: $("export-csv") },
+    panel: $("passage-panel"),
+    panelTitle: $("passage-title"),
+    panelMeta: $("passage-meta"),
+    panelText: $("passage-text"),
+    previous: $("previous-passage"),
+    next: $("next-passage"),
+    citedHeading: $("cited-heading"),
+    citedWorks: $("cited-works"),
+    closePanel: $("close-panel"),
   };
 
-  // Turns already answered, sent back as `history` so follow-up questions can lean on them.
-  let history = [];
+  // The conversation: questions and the Answer JSON they got, oldest first (also kept in localStorage).
+  let turns = [];
+  const documents = new Map(); // doc_id -> document from /api/v1/documents
   let conversationId = 0;
   let lastOpener = null;
   // The conversation whose question awaits its answer, or null. A follow-up sent before the answer came
   // would go without it in `history`, so sending waits (a new conversation does not wait for the old one).
   let pendingIn = null;
+
+  // ---- small helpers ----------------------------------------------------------------------
 
   function el(tag, className, text) {
     const node = document.createElement(tag);
@@ -73,7 +94,32 @@
     return "/api/v1/passages/" + passageId.split("/").map(encodeURIComponent).join("/");
   }
 
-  // ---- links to cited works ---------------------------------------------------------------
+  function unique(values) {
+    return Array.from(new Set(values));
+  }
+
+  function plural(count, word) {
+    return count + " " + word + (count === 1 ? "" : "s");
+  }
+
+  // ---- how documents, sections and works are named ----------------------------------------
+
+  function shortTitle(title) {
+    const words = (title || "").split(/\s+/).filter(Boolean);
+    if (!words.length) return "Review";
+    return words.slice(0, 6).join(" ") + (words.length > 6 ? " …" : "");
+  }
+
+  // "Yee 2018" (the document's authors and year), else its key or the first words of its title.
+  function documentLabel(docId, title) {
+    const doc = documents.get(docId);
+    return doc && doc.label ? doc.label : shortTitle(title);
+  }
+
+  function innermost(section) {
+    const parts = (section || "").split(" > ");
+    return parts[parts.length - 1];
+  }
 
   function linksFor(work) {
     const links = [];
@@ -90,26 +136,84 @@
     return links;
   }
 
-  function workItem(work, details, citation) {
+  function linkLine(work) {
+    const line = el("span", "work-links");
+    linksFor(work).forEach(([label, url]) => {
+      const anchor = el("a", "", label);
+      anchor.href = url;
+      anchor.target = "_blank";
+      anchor.rel = "noopener noreferrer";
+      line.appendChild(anchor);
+    });
+    return line;
+  }
+
+  // The citations of an answer grouped by passage, in the order first cited: one source card each.
+  function byPassage(citations) {
+    const groups = new Map();
+    citations.forEach((citation) => {
+      if (!groups.has(citation.passage_id)) groups.set(citation.passage_id, []);
+      groups.get(citation.passage_id).push(citation);
+    });
+    return Array.from(groups.values());
+  }
+
+  function attributedKeys(citations) {
+    return unique(citations.flatMap((c) => c.cited_works.map((work) => work.key)));
+  }
+
+  // A card is named by the works its claims are attributed to, else by the source paper it quotes, else
+  // by the document ("Yee 2018").
+  function cardTitle(group) {
+    const keys = attributedKeys(group);
+    const first = group[0];
+    if (keys.length) return { text: keys[0] + (keys.length > 1 ? " +" + (keys.length - 1) : ""), full: keys.join("; ") };
+    const name = first.work_key || documentLabel(first.document, first.title);
+    return { text: name, full: name };
+  }
+
+  // ---- the passage drawer ------------------------------------------------------------------
+
+  function renderPassageText(text, quotes) {
+    elements.panelText.replaceChildren();
+    const spans = [];
+    unique(quotes.filter(Boolean)).forEach((quote) => {
+      const at = text.indexOf(quote);
+      if (at >= 0) spans.push([at, at + quote.length]);
+    });
+    spans.sort((a, b) => a[0] - b[0]);
+    let last = 0;
+    spans.forEach(([start, end]) => {
+      if (start < last) return; // overlapping quotes: the first one is marked
+      elements.panelText.appendChild(document.createTextNode(text.slice(last, start)));
+      const mark = el("mark", "quote", text.slice(start, end));
+      if (!elements.panelText.querySelector("mark")) mark.id = "highlighted-quote";
+      elements.panelText.appendChild(mark);
+      last = end;
+    });
+    elements.panelText.appendChild(document.createTextNode(text.slice(last)));
+  }
+
+  function setNeighbour(node, passageId) {
+    node.hidden = !passageId;
+    node.onclick = passageId ? () => openPassage(passageId, [], node) : null;
+  }
+
+  function kindLabel(kind, workKey) {
+    if (kind !== "source") return "review";
+    return workKey ? "source paper: " + workKey : "source paper (no bibliography key)";
+  }
+
+  function workItem(work, details, showSupport) {
     const item = el("li", "cited-work");
     const head = el("p", "work-head");
     head.appendChild(el("strong", "work-key", work.key));
     const title = work.title || (details && details.title);
     if (title) head.appendChild(el("span", "work-title", " — " + title));
     item.appendChild(head);
-    const links = linksFor(Object.assign({}, details || {}, work));
-    if (links.length) {
-      const linkLine = el("p", "work-links");
-      links.forEach(([label, url]) => {
-        const anchor = el("a", "", label);
-        anchor.href = url;
-        anchor.target = "_blank";
-        anchor.rel = "noopener noreferrer";
-        linkLine.appendChild(anchor);
-      });
-      item.appendChild(linkLine);
-    }
-    if (citation) item.appendChild(supportBlock(work));
+    const links = linkLine(Object.assign({}, details || {}, work));
+    if (links.childNodes.length) item.appendChild(links);
+    if (showSupport) item.appendChild(supportBlock(work));
     return item;
   }
 
@@ -125,71 +229,53 @@
     const footer = el("p", "meta");
     footer.appendChild(el("span", "", "match " + support.score.toFixed(2) + " · "));
     footer.appendChild(button("link-button", "open source passage", (event) => {
-      openPassage(support.passage_id, null, event.currentTarget, support.quote);
+      openPassage(support.passage_id, [], event.currentTarget, support.quote);
     }));
     details.appendChild(footer);
     return details;
   }
 
-  // ---- the passage panel ------------------------------------------------------------------
-
-  function renderPassageText(text, quote) {
-    elements.panelText.replaceChildren();
-    const at = quote ? text.indexOf(quote) : -1;
-    if (at < 0) {
-      elements.panelText.appendChild(document.createTextNode(text));
-      return;
-    }
-    const mark = el("mark", "quote", quote);
-    mark.id = "highlighted-quote";
-    elements.panelText.append(document.createTextNode(text.slice(0, at)), mark,
-      document.createTextNode(text.slice(at + quote.length)));
-  }
-
-  function setNeighbour(node, passageId) {
-    node.hidden = !passageId;
-    node.onclick = passageId ? () => openPassage(passageId, null, node) : null;
-  }
-
-  function kindLabel(kind, workKey) {
-    if (kind !== "source") return "review";
-    return workKey ? "source paper: " + workKey : "source paper (no bibliography key)";
-  }
-
-  function renderPanel(detail, citation, highlight) {
+  function renderPanel(detail, citations, highlight) {
     const doc = detail.document_info;
-    elements.panelTitle.textContent = citation ? "[" + citation.marker + "] " + doc.title : doc.title;
+    const markers = citations.map((c) => c.marker);
+    const label = doc.label && doc.label !== doc.title ? doc.label + " — " : "";
+    elements.panelTitle.textContent = (markers.length ? "[" + markers.join(", ") + "] " : "") + label + doc.title;
     const meta = [detail.section || "(no section)"];
     if (detail.page !== null && detail.page !== undefined) meta.push("page " + detail.page);
     meta.push(kindLabel(doc.kind, detail.work_key));
     meta.push(detail.passage_id);
     elements.panelMeta.textContent = meta.join(" · ");
-    renderPassageText(detail.text, citation ? citation.quote : highlight);
+    renderPassageText(detail.text, citations.length ? citations.map((c) => c.quote) : [highlight]);
     setNeighbour(elements.previous, detail.neighbours.previous);
     setNeighbour(elements.next, detail.neighbours.next);
 
     const byKey = new Map(detail.cited_works.map((work) => [work.key, work]));
-    const works = citation ? citation.cited_works : detail.cited_works;
+    const attributed = new Map();
+    citations.forEach((c) => c.cited_works.forEach((work) => attributed.set(work.key, work)));
+    const works = citations.length ? Array.from(attributed.values()) : detail.cited_works;
     elements.citedWorks.replaceChildren();
-    elements.citedHeading.textContent = citation ? "Attributed to" : "Cited in this passage";
+    elements.citedHeading.textContent = citations.length ? "Attributed to" : "Cited in this passage";
     if (!works.length) {
-      const none = citation ? "The review states this without citing a work." : "No cited work in this passage.";
+      const none = citations.length ? "The review states this without citing a work." : "No cited work in this passage.";
       elements.citedWorks.appendChild(el("li", "hint", none));
     }
     works.forEach((work) => {
-      elements.citedWorks.appendChild(workItem(work, byKey.get(work.key), citation));
+      elements.citedWorks.appendChild(workItem(work, byKey.get(work.key), citations.length > 0));
     });
   }
 
-  // `highlight`: a quote to mark when there is no citation (the supporting sentence of a source paper).
-  async function openPassage(passageId, citation, opener, highlight) {
+  // `citations`: the answer's citations of this passage, whose quotes are marked; `highlight`: a quote to
+  // mark when there are none (the supporting sentence of a source paper).
+  async function openPassage(passageId, citations, opener, highlight) {
     lastOpener = opener || null;
     setStatus("Loading passage…");
     try {
       const detail = await fetchJson(passageUrl(passageId));
-      renderPanel(detail, citation, highlight || null);
+      renderPanel(detail, citations, highlight || null);
       elements.panel.hidden = false;
-      elements.panelTitle.focus();
+      elements.panel.scrollTop = 0;
+      // The drawer lies over the page: focusing it must not scroll the conversation.
+      elements.panelTitle.focus({ preventScroll: true });
       setStatus("");
     } catch (err) {
       setStatus("Could not load the passage: " + err.message);
@@ -198,7 +284,7 @@
 
   function closePanel() {
     elements.panel.hidden = true;
-    if (lastOpener && document.body.contains(lastOpener)) lastOpener.focus();
+    if (lastOpener && document.body.contains(lastOpener)) lastOpener.focus({ preventScroll: true });
   }
 
   // ---- answers ----------------------------------------------------------------------------
@@ -211,10 +297,11 @@
       const citation = byMarker.get(Number(match[1]));
       if (!citation) continue;
       paragraph.appendChild(document.createTextNode(text.slice(last, match.index)));
-      const marker = button("marker", "[" + citation.marker + "]", (event) => {
-        openPassage(citation.passage_id, citation, event.currentTarget);
+      const marker = button("marker", String(citation.marker), (event) => {
+        openPassage(citation.passage_id, [citation], event.currentTarget);
       });
-      marker.setAttribute("aria-label", "Show source " + citation.marker + ": " + citation.title);
+      marker.setAttribute("aria-label", "Source " + citation.marker + ": " + documentLabel(citation.document, citation.title) +
+        ", " + innermost(citation.section));
       marker.dataset.marker = String(citation.marker);
       paragraph.appendChild(marker);
       last = match.index + match[0].length;
@@ -223,37 +310,158 @@
     return paragraph;
   }
 
-  function sourceList(citations) {
+  function sourceCard(group) {
+    const first = group[0];
+    const title = cardTitle(group);
+    const item = el("li", "source-card");
+    item.dataset.passageId = first.passage_id;
+    const open = button("source-link", null, (event) => openPassage(first.passage_id, group, event.currentTarget));
+    open.appendChild(el("span", "card-markers", group.map((c) => c.marker).join(" · ")));
+    const name = el("span", "card-title", title.text);
+    name.title = title.full;
+    open.appendChild(name);
+    const attributed = attributedKeys(group).length > 0 || first.document_kind === "source";
+    if (attributed) open.appendChild(el("span", "card-doc", "in " + documentLabel(first.document, first.title)));
+    const where = el("span", "card-where");
+    const section = el("span", "card-section", innermost(first.section) || "(no section)");
+    section.title = first.section;
+    where.appendChild(section);
+    if (first.page !== null && first.page !== undefined) where.appendChild(el("span", "card-page", "p. " + first.page));
+    open.appendChild(where);
+    open.setAttribute("aria-label", "Source " + group.map((c) => c.marker).join(" and ") + ": " + title.full +
+      ", " + (first.section || "no section") + (first.page != null ? ", page " + first.page : ""));
+    item.appendChild(open);
+    const kind = first.document_kind === "source" ? "source" : "review";
+    item.appendChild(el("span", "kind-tag kind-" + kind, kind === "source" ? "source paper" : "review"));
+    return item;
+  }
+
+  function sourceCards(citations) {
     const list = el("ol", "sources");
+    list.setAttribute("aria-label", "Sources");
+    byPassage(citations).forEach((group) => list.appendChild(sourceCard(group)));
+    return list;
+  }
+
+  // The works the answer's claims are attributed to, and the source papers it quotes, with their links.
+  function answerWorks(citations) {
+    const works = new Map();
     citations.forEach((citation) => {
-      const item = el("li");
-      const where = [citation.title, citation.section];
-      if (citation.page !== null && citation.page !== undefined) where.push("p. " + citation.page);
-      item.appendChild(button("source-link", "[" + citation.marker + "] " + where.filter(Boolean).join(" — "),
-        (event) => openPassage(citation.passage_id, citation, event.currentTarget)));
-      const kind = citation.document_kind === "source" ? "source" : "review";
-      item.appendChild(el("span", "kind-tag kind-" + kind, kindLabel(kind, citation.work_key)));
+      citation.cited_works.forEach((work) => { if (!works.has(work.key)) works.set(work.key, work); });
+      if (citation.work_key && !works.has(citation.work_key)) {
+        works.set(citation.work_key, { key: citation.work_key, title: citation.title });
+      }
+    });
+    return Array.from(works.values());
+  }
+
+  function citedWorksBlock(citations) {
+    const works = answerWorks(citations);
+    if (!works.length) return null;
+    const block = el("div", "answer-works");
+    block.appendChild(el("h3", "answer-works-title", "Cited works"));
+    const list = el("ul", "answer-work-list");
+    works.forEach((work) => {
+      const item = el("li", "answer-work");
+      item.appendChild(el("strong", "work-key", work.key));
+      if (work.title) item.appendChild(el("span", "work-title", " — " + work.title));
+      const links = linkLine(work);
+      if (links.childNodes.length) item.appendChild(links);
       list.appendChild(item);
     });
-    return list;
+    block.appendChild(list);
+    return block;
+  }
+
+  function confidenceBadge(confidence) {
+    const strong = confidence >= STRONG_EVIDENCE;
+    const badge = el("span", "confidence " + (strong ? "confidence-strong" : "confidence-partial"),
+      strong ? "Strong evidence" : "Partial evidence");
+    badge.title = "Confidence " + confidence.toFixed(2) + ". " + CONFIDENCE_TIP;
+    badge.tabIndex = 0; // the explanation is reachable by keyboard too
+    badge.setAttribute("aria-label", badge.textContent + ", confidence " + confidence.toFixed(2) + " of 1");
+    return badge;
+  }
+
+  function verdictLead(data) {
+    if (typeof data.verdict !== "string" || !data.verdict) return null;
+    const word = VERDICTS[data.verdict.toLowerCase()] || data.verdict.replace(/_/g, " ");
+    return el("p", "verdict verdict-" + data.verdict.toLowerCase().replace(/[^a-z]/g, ""), word);
+  }
+
+  // The answer as plain text with its sources, for pasting into notes or a manuscript.
+  function answerAsText(question, data) {
+    const lines = ["Q: " + question, "", data.answer];
+    if (data.citations.length) {
+      lines.push("", "Sources:");
+      data.citations.forEach((c) => {
+        const where = [documentLabel(c.document, c.title), c.section];
+        if (c.page !== null && c.page !== undefined) where.push("p. " + c.page);
+        const works = c.cited_works.map((w) => w.key);
+        lines.push("[" + c.marker + "] " + where.filter(Boolean).join(", ") +
+          (works.length ? " (citing " + works.join("; ") + ")" : "") + ": \u201c" + c.quote + "\u201d");
+      });
+    }
+    const works = answerWorks(data.citations);
+    if (works.length) {
+      lines.push("", "Cited works:");
+      works.forEach((w) => {
+        const links = linksFor(w).map((link) => link[1]);
+        lines.push("- " + w.key + (w.title ? ". " + w.title : "") + (links.length ? " " + links.join(" ") : ""));
+      });
+    }
+    return lines.join("\n");
+  }
+
+  async function copyText(text) {
+    if (navigator.clipboard && window.isSecureContext) {
+      try {
+        await navigator.clipboard.writeText(text);
+        return true;
+      } catch (err) {
+        // fall through: a browser may refuse the asynchronous clipboard
+      }
+    }
+    const scratch = el("textarea", "visually-hidden", text);
+    document.body.appendChild(scratch);
+    scratch.select();
+    let copied = false;
+    try {
+      copied = document.execCommand("copy");
+    } finally {
+      scratch.remove();
+    }
+    return copied;
+  }
+
+  function copyButton(question, data) {
+    const copy = button("secondary small copy-answer", "Copy", async (event) => {
+      const target = event.currentTarget;
+      const copied = await copyText(answerAsText(question, data));
+      target.textContent = copied ? "Copied" : "Copy failed";
+      setStatus(copied ? "Answer copied with its sources." : "The browser did not allow copying.");
+      setTimeout(() => { target.textContent = "Copy"; }, 2000);
+    });
+    copy.setAttribute("aria-label", "Copy the answer with its sources");
+    return copy;
   }
 
   function closestPassages(passages) {
     const wrapper = el("div", "closest");
     wrapper.appendChild(el("p", "meta", "Closest passages:"));
-    const list = el("ol", "sources");
+    const list = el("ol", "closest-list");
     passages.forEach((passage) => {
       const item = el("li");
       const snippet = passage.text.length > 160 ? passage.text.slice(0, 157) + "…" : passage.text;
-      item.appendChild(button("source-link closest-passage", (passage.section || passage.document) + ": " + snippet,
-        (event) => openPassage(passage.passage_id, null, event.currentTarget)));
+      item.appendChild(button("source-link closest-passage", innermost(passage.section || passage.document) + ": " + snippet,
+        (event) => openPassage(passage.passage_id, [], event.currentTarget)));
       list.appendChild(item);
     });
     wrapper.appendChild(list);
     return wrapper;
   }
 
-  function renderAnswer(container, data) {
+  function renderAnswer(container, question, data) {
     container.replaceChildren();
     if (data.abstained) {
       container.classList.add("abstained");
@@ -262,32 +470,46 @@
       if (data.passages.length) container.appendChild(closestPassages(data.passages));
       return;
     }
+    if (data.citations.length) container.appendChild(sourceCards(data.citations));
+    const lead = verdictLead(data);
+    if (lead) container.appendChild(lead);
     container.appendChild(textWithMarkers(data.answer, data.citations));
-    if (data.citations.length) container.appendChild(sourceList(data.citations));
-    container.appendChild(el("p", "meta", "confidence " + data.confidence.toFixed(2)));
+    const meta = el("div", "answer-meta");
+    meta.appendChild(confidenceBadge(data.confidence));
+    meta.appendChild(copyButton(question, data));
+    container.appendChild(meta);
+    const works = citedWorksBlock(data.citations);
+    if (works) container.appendChild(works);
   }
 
-  async function ask(question) {
+  function addTurn(question) {
     const turn = el("li", "turn");
     turn.appendChild(el("p", "question", question));
     const answerBox = el("div", "answer pending", "Searching the documents…");
     turn.appendChild(answerBox);
     elements.conversation.appendChild(turn);
-    elements.hint.hidden = true;
-    reveal(turn);
+    showWelcome(false);
+    return answerBox;
+  }
 
+  async function ask(question) {
+    const answerBox = addTurn(question);
+    const turn = answerBox.parentElement;
+    reveal(turn);
     const askedIn = conversationId;
-    const payload = { question: question, history: history.slice(-HISTORY_TURNS_SENT) };
+    const history = turns.slice(-HISTORY_TURNS_SENT).map((t) => ({ question: t.question, answer: t.data.answer }));
     try {
       const data = await fetchJson("/api/v1/ask", {
         method: "POST",
         headers: { "Content-Type": "application/json" },
-        body: JSON.stringify(payload),
+        body: JSON.stringify({ question: question, history: history }),
       });
       if (askedIn !== conversationId) return; // the conversation was cleared meanwhile
       answerBox.classList.remove("pending");
-      renderAnswer(answerBox, data);
-      history.push({ question: question, answer: data.answer });
+      renderAnswer(answerBox, question, data);
+      turns.push({ question: question, data: data });
+      saveConversation();
+      updateExport();
     } catch (err) {
       answerBox.classList.remove("pending");
       answerBox.classList.add("error");
@@ -299,20 +521,19 @@
   // Scrolls so the turn ends above the sticky question box, which otherwise covers it on small screens;
   // a turn taller than the room above the box shows from its start.
   function reveal(turn) {
-    const room = elements.form.getBoundingClientRect().top - SCROLL_GAP_PX;
+    const room = elements.composer.getBoundingClientRect().top - SCROLL_GAP_PX;
     const rect = turn.getBoundingClientRect();
     let delta = Math.max(0, rect.bottom - room);
     if (rect.top - delta < SCROLL_GAP_PX) delta = rect.top - SCROLL_GAP_PX;
     if (delta !== 0) window.scrollBy(0, delta);
   }
 
-  async function onSubmit(event) {
-    event.preventDefault();
+  async function submitQuestion(question) {
     if (pendingIn === conversationId) {
       setStatus(WAITING); // the typed question stays in the box
       return;
     }
-    const question = elements.question.value.trim();
+    question = question.trim();
     if (!question) return;
     elements.question.value = "";
     const askedIn = conversationId;
@@ -325,23 +546,133 @@
       if (askedIn === conversationId) {
         elements.askButton.disabled = false;
         if (elements.status.textContent === WAITING) setStatus("");
-        elements.question.focus();
+        elements.question.focus({ preventScroll: true });
       }
     }
   }
 
+  // ---- the conversation kept across reloads -------------------------------------------------
+
+  function saveConversation() {
+    try {
+      localStorage.setItem(STORAGE_KEY, JSON.stringify({ turns: turns.slice(-STORED_TURNS) }));
+    } catch (err) {
+      // storage full or disabled (private browsing): the conversation still works, it is just not kept
+    }
+  }
+
+  function loadConversation() {
+    try {
+      const stored = JSON.parse(localStorage.getItem(STORAGE_KEY) || "null");
+      if (!stored || !Array.isArray(stored.turns)) return [];
+      return stored.turns.filter((t) => t && typeof t.question === "string" && t.data &&
+        typeof t.data.answer === "string" && Array.isArray(t.data.citations) && Array.isArray(t.data.passages));
+    } catch (err) {
+      return [];
+    }
+  }
+
+  function restoreConversation() {
+    const stored = loadConversation();
+    // A question asked before this ran (the documents took long) starts a new conversation instead.
+    if (elements.conversation.children.length || !stored.length) return;
+    turns = stored;
+    turns.forEach((t) => {
+      const answerBox = addTurn(t.question);
+      answerBox.classList.remove("pending");
+      try {
+        renderAnswer(answerBox, t.question, t.data);
+      } catch (err) {
+        answerBox.textContent = "This answer could not be shown again; ask the question anew.";
+      }
+    });
+    updateExport();
+    if (turns.length) window.scrollTo(0, document.documentElement.scrollHeight);
+  }
+
   function newConversation() {
     conversationId += 1;
-    history = [];
+    turns = [];
+    saveConversation();
     elements.askButton.disabled = false;
     elements.conversation.replaceChildren();
-    elements.hint.hidden = false;
+    showWelcome(true);
+    updateExport();
     elements.panel.hidden = true;
     setStatus("");
     elements.question.focus();
   }
 
-  elements.form.addEventListener("submit", onSubmit);
+  function showWelcome(show) {
+    elements.welcome.hidden = !show;
+  }
+
+  // ---- export of the conversation's cited works ----------------------------------------------
+
+  function updateExport() {
+    const params = new URLSearchParams();
+    const citations = turns.flatMap((t) => t.data.citations || []);
+    unique(citations.flatMap((c) => c.cited_works.map((w) => w.key))).forEach((key) => params.append("key", key));
+    unique(citations.map((c) => c.document)).forEach((docId) => params.append("doc_id", docId));
+    elements.tools.hidden = citations.length === 0;
+    Object.entries(elements.exportLinks).forEach(([format, link]) => {
+      const query = new URLSearchParams(params);
+      query.set("format", format);
+      link.href = "/api/v1/cited-works?" + query.toString();
+    });
+  }
+
+  // ---- the corpus: documents and example questions -------------------------------------------
+
+  async function loadDocuments() {
+    try {
+      const body = await fetchJson("/api/v1/documents");
+      body.documents.forEach((doc) => documents.set(doc.doc_id, doc));
+      renderDocuments(body.documents);
+    } catch (err) {
+      elements.corpusSummary.textContent = "The documents could not be listed: " + err.message;
+    }
+  }
+
+  function renderDocuments(docs) {
+    const passages = docs.reduce((sum, doc) => sum + doc.passage_count, 0);
+    elements.documentCount.textContent = "(" + docs.length + ")";
+    elements.corpusSummary.textContent = "Searching " + plural(docs.length, "document") + ", " +
+      plural(passages, "passage") + ".";
+    elements.documentList.replaceChildren();
+    docs.forEach((doc) => {
+      const item = el("li", "document");
+      item.appendChild(el("strong", "document-label", doc.label));
+      if (doc.title && doc.title !== doc.label) item.appendChild(el("span", "document-title", " — " + doc.title));
+      item.appendChild(el("span", "meta document-meta",
+        " · " + (doc.kind === "source" ? "source paper" : "review") + " · " + plural(doc.passage_count, "passage")));
+      elements.documentList.appendChild(item);
+    });
+  }
+
+  async function loadExamples() {
+    try {
+      const body = await fetchJson("/api/v1/examples");
+      elements.examples.replaceChildren();
+      body.questions.forEach((example) => {
+        const item = el("li");
+        const choose = button("example", example.question, () => submitQuestion(example.question));
+        if (example.section) choose.title = "From the section " + example.section;
+        item.appendChild(choose);
+        elements.examples.appendChild(item);
+      });
+      elements.examplesTitle.hidden = body.questions.length === 0;
+    } catch (err) {
+      elements.examplesTitle.hidden = true; // no examples while the index is not ready: nothing to try
+    }
+  }
+
+  // ---- wiring ------------------------------------------------------------------------------
+
+  elements.form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    submitQuestion(elements.question.value);
+  });
   elements.question.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
       event.preventDefault();
@@ -353,5 +684,12 @@
   document.addEventListener("keydown", (event) => {
     if (event.key === "Escape" && !elements.panel.hidden) closePanel();
   });
-  elements.question.focus();
+
+  // The kept conversation is drawn once the documents are known, for their labels ("Yee 2018").
+  loadDocuments().then(() => {
+    restoreConversation();
+    if (!elements.conversation.children.length) showWelcome(true);
+  });
+  loadExamples();
+  elements.question.focus({ preventScroll: true });
 })();
