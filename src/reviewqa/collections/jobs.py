@@ -318,7 +318,7 @@ def run_job(store: JobStore, job: Job) -> None:
     job.finished_at = now()
     job.stage = "done"
     job.done = job.total = 1
-    job.message = f"{summary} in {time.monotonic() - started:.1f} s; build {job.build}"
+    job.message = f"{summary} ({time.monotonic() - started:.1f} s)"
     store.save(job)
     log.info("job %s done: %s", job.id, job.message)
 
