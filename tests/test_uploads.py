@@ -4,8 +4,10 @@ uploads that queue, and a job interrupted mid-way."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+from pathlib import Path
 
 import pytest
 from collection_support import NOTES, NOTES_QUESTION, notes_collection, upload
@@ -168,6 +170,25 @@ def test_too_large_uploads_are_refused(project: Settings) -> None:
     # A body larger than the file limit and its envelope is refused before it is read.
     assert_json_error(upload(client, "papers", "huge.txt", b"word " * 30_000), 413, "request_too_large")
     assert nothing_waits(project, "papers")
+
+
+def test_a_full_disk_while_receiving_an_upload_is_a_507(
+    project: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_open = Path.open
+
+    def disk_full(self: Path, mode: str = "r", *args: object, **kwargs: object):
+        if mode == "xb":  # the upload being written to its waiting folder
+            raise OSError(errno.ENOSPC, "No space left on device", str(self))
+        return real_open(self, mode, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", disk_full)
+    refused = upload(client_for(project), "review", "paper.txt", PAPER.encode())
+    assert (
+        "no space left on the device"
+        in assert_json_error(refused, 507, "insufficient_storage")["error"]["message"]
+    )
+    assert nothing_waits(project, "review")
 
 
 def test_requests_that_are_not_uploads(project: Settings) -> None:

@@ -23,7 +23,7 @@ from reviewqa.collections.uploads import (
 )
 from reviewqa.errors import StorageError
 from reviewqa.service.api import service_state
-from reviewqa.service.errors import ApiError
+from reviewqa.service.errors import ApiError, error_response
 from reviewqa.service.uploads import check_write_access, upload_body_limit, upload_policy
 from reviewqa.settings import Settings, SettingsError, check_collection_name
 
@@ -98,13 +98,7 @@ def upload_document(name: str) -> tuple[Response, int]:
     if upload is None:
         raise ApiError(400, "missing_file", "send the document in the multipart field 'file'")
     replace = (request.form.get("replace") or request.args.get("replace", "")).lower() in TRUE_WORDS
-    try:
-        job = queue_upload(settings, upload.stream, upload.filename or "", replace=replace)
-    except UploadError as exc:
-        raise ApiError(UPLOAD_ERROR_STATUS.get(exc.code, 400), exc.code, str(exc)) from None
-    except StorageError as exc:
-        raise ApiError(507, "insufficient_storage", str(exc)) from None
-    return _accepted(settings, job)
+    return _accepted(settings, queue_upload(settings, upload.stream, upload.filename or "", replace=replace))
 
 
 @collections_api.delete("/collections/<name>/documents/<path:document>")
@@ -112,16 +106,8 @@ def delete_document(name: str, document: str) -> tuple[Response, int]:
     """Remove a document (its id or file name) and rebuild; 202 with the job."""
     check_write_access(service_state().settings, request)
     settings = _existing_collection(name)
-    reason = writable_reason(settings)
-    if reason:
-        raise ApiError(403, "collection_not_writable", reason)
-    try:
-        job = queue_delete(settings, document)
-    except UploadError as exc:
-        raise ApiError(UPLOAD_ERROR_STATUS.get(exc.code, 400), exc.code, str(exc)) from None
-    except StorageError as exc:
-        raise ApiError(507, "insufficient_storage", str(exc)) from None
-    return _accepted(settings, job)
+    _check_writable(settings)
+    return _accepted(settings, queue_delete(settings, document))
 
 
 @collections_api.get("/collections/<name>/jobs/<job_id>")
@@ -170,14 +156,26 @@ def _writable_collection(name: str) -> Settings:
         if not state.settings.upload_create_collections:
             raise
         settings = state.settings.for_collection(name)
-        try:
-            create_collection(settings)
-        except StorageError as exc:
-            raise ApiError(507, "insufficient_storage", str(exc)) from None
+        create_collection(settings)
         logger.info("created collection %s", name)
     if not settings.documents_dir.is_dir():
         create_collection(settings)
+    _check_writable(settings)
+    return settings
+
+
+def _check_writable(settings: Settings) -> None:
     reason = writable_reason(settings)
     if reason:
         raise ApiError(403, "collection_not_writable", reason)
-    return settings
+
+
+@collections_api.errorhandler(UploadError)
+def upload_refused(exc: UploadError) -> Response:
+    return error_response(UPLOAD_ERROR_STATUS.get(exc.code, 400), exc.code, str(exc))
+
+
+@collections_api.errorhandler(StorageError)
+def no_room(exc: StorageError) -> Response:
+    # An upload or its job record that could not be written: the disk is full or the folder read-only.
+    return error_response(507, "insufficient_storage", str(exc))
