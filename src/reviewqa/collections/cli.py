@@ -14,7 +14,7 @@ from reviewqa.settings import Settings
 @click.pass_obj
 def collections_command(settings: Settings, as_json: bool) -> None:
     """List the collections with their documents, passages, index state and latest job."""
-    from reviewqa.collections.jobs import JobStore
+    from reviewqa.collections.jobs import JobStore, count
     from reviewqa.collections.registry import collection_names, collection_settings, summarize
 
     rows = []
@@ -38,8 +38,8 @@ def collections_command(settings: Settings, as_json: bool) -> None:
         title = f" — {row['title']}" if row["title"] != row["name"] else ""
         click.echo(f"{row['name']}{mark}{title}")
         click.echo(
-            f"  {row['state']}: {row['documents']} documents in {row['corpus']}; "
-            f"{row['indexed_documents']} indexed, {row['passages']} passages"
+            f"  {row['state']}: {count(row['documents'], 'document')} in {row['corpus']}; "
+            f"{row['indexed_documents']} indexed, {count(row['passages'], 'passage')}"
             + (f" (build {row['build']})" if row["build"] else "")
         )
         if row["state"] != "ready":
