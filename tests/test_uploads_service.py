@@ -16,6 +16,7 @@ import requests
 from fault_support import Server, running_server, small_project, wait_for
 
 from reviewqa.index import build_index
+from reviewqa.service.gunicorn_app import DEFAULT_CONFIG
 from reviewqa.settings import PROJECT_ROOT, Settings
 
 pytestmark = pytest.mark.slow
@@ -40,8 +41,20 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 @pytest.fixture(scope="module")
 def server(project: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    log = tmp_path_factory.mktemp("uploads-service-log") / "serve.log"
-    with running_server(project, log, "--workers", "2", REVIEWQA_RELOAD_CHECK_S="0.5") as running:
+    folder = tmp_path_factory.mktemp("uploads-service-log")
+    # The service's own gunicorn settings, but a short graceful stop: its workers take ~15 s to exit
+    # otherwise, and nothing is left to finish when the test is done.
+    config = folder / "gunicorn.conf.py"
+    config.write_text(f"exec(open({str(DEFAULT_CONFIG)!r}).read())\ngraceful_timeout = 2\n", encoding="utf-8")
+    with running_server(
+        project,
+        folder / "serve.log",
+        "--workers",
+        "2",
+        "--gunicorn-config",
+        str(config),
+        REVIEWQA_RELOAD_CHECK_S="0.5",
+    ) as running:
         yield running
 
 
