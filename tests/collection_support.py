@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import shutil
+from pathlib import Path
 
 from flask.testing import FlaskClient
 
@@ -23,6 +25,14 @@ def notes_collection(settings: Settings, name: str = "notes", text: str = NOTES)
     (notes.documents_dir / "glimmer.txt").write_text(text, encoding="utf-8")
     build_index(notes)
     return notes
+
+
+def copy_of(template: Settings, root: Path, **changes: object) -> Settings:
+    """A copy of a built project under ``root`` (links kept as links), with ``changes`` to its settings."""
+    shutil.copytree(template.corpus_dir.parent, root, symlinks=True)
+    return Settings.load(
+        corpus_dir=root / "corpus", index_dir=root / "index", eval_dir=root / "eval", **changes
+    )
 
 
 def upload(

@@ -789,16 +789,11 @@ def save_screenshot(driver, folders: list[Path], name: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def collections_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def collections_url(collections_template, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The small review beside a second collection, "notes"; uploads allowed (this machine, no token)."""
-    from collection_support import notes_collection
-    from fault_support import small_project
+    from collection_support import copy_of
 
-    from reviewqa.index import build_index
-
-    settings = small_project(tmp_path_factory.mktemp("collections-browser"))
-    build_index(settings)
-    notes_collection(settings)
+    settings = copy_of(collections_template, tmp_path_factory.mktemp("collections-browser") / "project")
     with live_server(create_app(settings)) as url:
         yield url
 

@@ -8,13 +8,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from collection_support import NOTES, NOTES_QUESTION, notes_collection
-from fault_support import small_project
+from collection_support import NOTES, NOTES_QUESTION, copy_of
 from flask.testing import FlaskClient
 from service_support import assert_json_error, live_server
 
 from reviewqa.cli import main
-from reviewqa.index import build_index
 from reviewqa.service import create_app
 from reviewqa.settings import Settings, SettingsError
 
@@ -22,11 +20,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    settings = small_project(tmp_path_factory.mktemp("collections"))
-    build_index(settings)
-    notes_collection(settings)
-    return settings
+def project(collections_template: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return copy_of(collections_template, tmp_path_factory.mktemp("collections") / "project")
 
 
 @pytest.fixture(scope="module")

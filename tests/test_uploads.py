@@ -10,8 +10,7 @@ import os
 from pathlib import Path
 
 import pytest
-from collection_support import NOTES, NOTES_QUESTION, notes_collection, upload
-from fault_support import small_project
+from collection_support import NOTES, NOTES_QUESTION, copy_of, upload
 from flask.testing import FlaskClient
 from service_support import assert_json_error
 
@@ -33,9 +32,9 @@ PDF_MINIMAL = b"%PDF-1.7\n% not really a PDF beyond its first line\n" + bytes(ra
 
 
 @pytest.fixture
-def project(tmp_path) -> Settings:
-    """A base collection (not indexed: these tests work on other collections) and jobs left to the test."""
-    return small_project(tmp_path, job_runner="external")
+def project(collections_template: Settings, tmp_path: Path) -> Settings:
+    """The small review and the collection "notes", both indexed; jobs are left to the test to run."""
+    return copy_of(collections_template, tmp_path / "project", job_runner="external")
 
 
 def client_for(settings: Settings, **changes: object) -> FlaskClient:
@@ -250,7 +249,7 @@ def bearer() -> dict[str, str]:
 
 
 def test_uploads_to_one_collection_queue_and_run_one_after_another(project: Settings) -> None:
-    notes = notes_collection(project)
+    notes = project.for_collection("notes")
     client = client_for(project)
     first = upload(client, "notes", "quartz.txt", PAPER.encode()).get_json()
     replacement = NOTES.replace("forty percent", "sixty percent")
@@ -267,7 +266,7 @@ def test_uploads_to_one_collection_queue_and_run_one_after_another(project: Sett
 
 
 def test_a_failed_job_leaves_the_previous_build_served(project: Settings) -> None:
-    notes = notes_collection(project)
+    notes = project.for_collection("notes")
     client = client_for(project)
     before = client.post("/api/v1/ask", json={"question": NOTES_QUESTION, "collection": "notes"}).get_json()
     build = store.current_build(notes).name
@@ -289,7 +288,7 @@ def test_a_failed_job_leaves_the_previous_build_served(project: Settings) -> Non
 def test_a_build_that_fails_puts_the_documents_back(
     project: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    notes = notes_collection(project)
+    notes = project.for_collection("notes")
     original = (notes.documents_dir / "glimmer.txt").read_bytes()
     client = client_for(project)
     accepted = upload(client, "notes", "glimmer.txt", NOTES.replace("52", "53").encode(), replace="true")
@@ -307,7 +306,7 @@ def test_a_build_that_fails_puts_the_documents_back(
 
 
 def test_an_interrupted_job_is_put_back_and_run_again(project: Settings) -> None:
-    notes = notes_collection(project)
+    notes = project.for_collection("notes")
     job = Job(
         id=new_job_id(),
         collection="notes",
