@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from reviewqa.answer.stats import DERIVED_WRITERS
 from reviewqa.corpus.ingest import check_document, document_id
 from reviewqa.index import build_index
 from reviewqa.index.store import current_build
@@ -100,7 +101,7 @@ def main() -> int:
     times: dict[str, tuple[float, float]] = {}
     print(f"load average before: {load()}")
     with timed("base build (skipped when cached)", times):
-        manifest = build_index(base)
+        manifest = build_index(base, derived_writers=DERIVED_WRITERS)
     print(f"base: {manifest['counts']['documents']} documents, {manifest['counts']['passages']:,} passages, "
           f"{manifest['counts']['sentences']:,} sentences (build {current_build(base).name})")  # fmt: skip
 
@@ -115,7 +116,7 @@ def main() -> int:
     shutil.copy(args.pdf, work.documents_dir / name)
     clock = StageClock()
     with timed("ingest and build", times):
-        added = build_index(work, progress=clock)
+        added = build_index(work, progress=clock, derived_writers=DERIVED_WRITERS)
     stage_times = clock.durations(time.perf_counter())
     print(f"load average after: {load()}")
 

@@ -49,7 +49,7 @@ TRIAL = passage_of(
 
 @pytest.fixture(scope="module")
 def stats() -> CorpusStats:
-    return CorpusStats.build([TRIAL], tokenize, lambda text: text)
+    return CorpusStats.build([TRIAL], tokenize, lambda _document, text: text)
 
 
 def sentence_terms(stats: CorpusStats, prefix: str) -> frozenset[str]:

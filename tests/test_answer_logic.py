@@ -454,7 +454,7 @@ def test_carried_terms_count_for_half() -> None:
 
 
 def test_missing_terms_allow_inflections_and_compound_parts(section: Passage) -> None:
-    stats = CorpusStats.build([section], simple_tokenize, lambda text: text)
+    stats = CorpusStats.build([section], simple_tokenize, lambda _document, text: text)
     question = QuestionTerms.of(
         "Did cixutumumab-treated receptors of dalotuzumab reach hyperglycemic INSR?", simple_tokenize
     )

@@ -121,7 +121,9 @@ def test_out_of_scope_questions_abstain(review_settings: Settings, review_index,
     assert result.citations == []
     assert "do not answer" in result.answer
     assert len(result.passages) == review_settings.top_k  # the closest passages are still listed
-    assert 0.0 <= result.confidence < review_settings.abstain_threshold
+    # Abstention is decided on the evidence's support, and an abstention's confidence is at most that.
+    assert result.support is not None and result.support < review_settings.abstain_threshold
+    assert 0.0 <= result.confidence <= result.support
 
 
 def test_undefined_abbreviations_and_identifiers_are_answered(
@@ -160,6 +162,9 @@ def test_answer_contract(review_settings: Settings, review_index) -> None:
         "citations",
         "passages",
         "timings_ms",
+        "question_type",
+        "verdict",
+        "support",
     }
     assert set(data["timings_ms"]) == {"retrieve", "select", "total"}
     assert len(data["passages"]) == 3

@@ -22,20 +22,20 @@ SLICE = 25
 # Each floor sits about 0.05 below what the pipeline scores (docs/benchmarks.md "Answer quality", split
 # all), so a change that costs a few questions fails; the test below shows that real degradations cross them.
 FLOORS = {
-    ("retrieval", "hit@1"): 0.72,
+    ("retrieval", "hit@1"): 0.88,
     ("retrieval", "hit@5"): 0.95,
-    ("retrieval", "mrr"): 0.80,
-    ("retrieval", "ndcg@10"): 0.80,
-    ("answer", "token_f1"): 0.28,
+    ("retrieval", "mrr"): 0.91,
+    ("retrieval", "ndcg@10"): 0.79,
+    ("answer", "token_f1"): 0.27,
     ("answer", "key_term_accuracy"): 0.84,
     ("citations", "precision"): 0.64,
-    ("citations", "recall"): 0.83,
-    ("citations", "cited_work_accuracy"): 0.79,
+    ("citations", "recall"): 0.85,
+    ("citations", "cited_work_accuracy"): 0.83,
     ("citations", "cited_work_precision"): 0.82,
-    ("abstention", "precision"): 0.85,
+    ("abstention", "precision"): 0.80,
     ("abstention", "recall"): 0.80,
 }
-CEILINGS = {("abstention", "false_abstention_rate"): 0.06}
+CEILINGS = {("abstention", "false_abstention_rate"): 0.06, ("calibration", "ece"): 0.09}
 
 
 def guard_failures(summary: dict) -> list[str]:
@@ -79,8 +79,9 @@ def test_every_metric_clears_its_floor(full_run) -> None:
 @pytest.mark.parametrize(
     ("change", "caught"),
     [
-        ({"search_mode": "dense"}, "retrieval.mrr"),  # the lexical half of hybrid search lost
-        ({"search_mode": "bm25"}, "retrieval.hit@1"),  # the dense half lost
+        ({"search_mode": "dense"}, "retrieval.ndcg@10"),  # the lexical half of hybrid search lost
+        # BM25 alone is no longer caught: the learned ranking of sentences makes up for the dense half.
+        ({"answer_ranker": "heuristic"}, "citations.precision"),  # the learned ranker lost
         ({"abstain_threshold": 0.0}, "abstention.recall"),  # never abstains
         ({"abstain_threshold": 0.6}, "abstention.false_abstention_rate"),  # abstains too readily
     ],
@@ -138,7 +139,7 @@ def test_report_files_are_written_and_html_is_escaped(review_settings, review_in
     page = paths["report.html"].read_text()
     assert "<script>" not in page and "<b>friends</b>" not in page
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page  # listed among the failed questions
-    assert page.count("data:image/png;base64,") == 4
+    assert page.count("data:image/png;base64,") == 5  # with the reliability diagram
 
 
 @pytest.mark.slow

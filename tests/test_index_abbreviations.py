@@ -66,3 +66,54 @@ def test_a_phrase_seen_once_or_a_code_prefix_is_not_an_implicit_abbreviation() -
     assert "BMS" not in mine_abbreviations([text])
     twice = text + " Again before metastatic spread, BMS."
     assert mine_abbreviations([twice])["BMS"] == ["before metastatic spread"]
+
+
+def test_abbreviations_are_scoped_to_the_document_that_defines_them() -> None:
+    from reviewqa.index.abbreviations import mine_document_abbreviations
+
+    documents = {
+        "assay": "Sera were tested by reduction neutralization assay (RNA) in duplicate. RNA titres rose.",
+        "virus-1": "Viral RNA was extracted from swabs. RNA was sequenced.",
+        "virus-2": "The RNA genome encodes a polymerase. Its RNA is single stranded.",
+        "lung": "Acute respiratory distress syndrome (ARDS) followed. ARDS was fatal in two.",
+        "lung-2": "Patients with acute respiratory distress syndrome (ARDS) were ventilated.",
+    }
+    mined = mine_document_abbreviations(documents)
+    assert mined["documents"]["assay"]["RNA"] == ["reduction neutralization assay"]
+    assert "RNA" not in mined["documents"]["virus-1"]
+    # Three articles use RNA and only one defines it: its meaning there is not RNA's meaning everywhere.
+    assert "RNA" not in mined["query"]
+    assert mined["query"]["ARDS"] == ["acute respiratory distress syndrome"]
+
+
+def test_a_short_form_defined_two_ways_is_not_expanded_in_queries() -> None:
+    from reviewqa.index.abbreviations import mine_document_abbreviations
+
+    mined = mine_document_abbreviations(
+        {
+            "a": "severe acute respiratory syndrome (SARS) spread in 2003.",
+            "b": "severe adult respiratory distress (SARS) was rare.",
+        }
+    )
+    assert mined["documents"]["b"]["SARS"] == ["severe adult respiratory distress"]
+    assert "SARS" not in mined["query"]
+
+
+def test_fast_mentions_agree_with_a_plain_scan() -> None:
+    from reviewqa.index.abbreviations import QueryExpander, _core, _normalise
+
+    abbreviations = {"IGF1R": ["insulin-like growth factor receptor"], "ER": ["estrogen receptor-α"],
+                     "TKI": ["tyrosine kinase inhibitor"], "GH": ["growth hormone"]}  # fmt: skip
+    expander = QueryExpander(abbreviations)
+    for text in ("Tyrosine kinase inhibitors and growth hormones", "estrogen receptors of ER-positive cells",
+                 "nothing relevant here", "IGF1Rs and insulin like growth factor receptor"):  # fmt: skip
+        normalised = _normalise(text)
+        plain = sorted(
+            _core(lf)
+            for sf, lfs in abbreviations.items()
+            for lf in lfs
+            if _normalise(_core(lf)) in normalised
+            or _normalise(_core(lf)).replace("s ", " ") in normalised.replace("s ", " ")
+        )
+        found = sorted(m.present for m in expander.mentions(text) if m.present not in abbreviations)
+        assert found == plain, text

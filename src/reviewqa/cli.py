@@ -67,7 +67,7 @@ def main(
 
 def _register() -> None:
     # Imports stay light: each command imports its heavy dependencies (torch, faiss) when it runs.
-    from reviewqa.answer.cli import ask
+    from reviewqa.answer.cli import ask, train
     from reviewqa.chat import chat
     from reviewqa.collections.cli import collections_command
     from reviewqa.corpus.cli import ingest
@@ -83,6 +83,7 @@ def _register() -> None:
         bench,
         ask,
         chat,
+        train,
         serve,
         eval_command,
         refs,

@@ -167,6 +167,12 @@ class Answer:
     citations: list[Citation] = field(default_factory=list)
     passages: list[RetrievedPassage] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
+    # What kind of answer the question asks for: yes_no, list, why, definition or factoid.
+    question_type: str | None = None
+    verdict: str | None = None  # "Yes" or "No", for a yes/no question that was answered
+    # How well the evidence covers the question (0-1): below ``abstain_threshold`` the answer abstains.
+    # ``confidence`` is the calibrated probability that the answer is right.
+    support: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -82,7 +82,7 @@ class Settings:
     # SciFact and the review (docs/benchmarks.md, "Retrieval").
     fusion: str = "weighted"
     rrf_k: int = 60
-    dense_weight: float = 0.5
+    dense_weight: float = 0.4
     search_mode: str = "hybrid"  # dense | bm25 | hybrid
     # Passages fetched from each ranking before fusion.
     fusion_depth: int = 100
@@ -100,6 +100,16 @@ class Settings:
     max_question_tokens: int = 200
     abstain_threshold: float = 0.4  # calibrated on the dev split of eval/gold.jsonl (docs/design.md: Answers)
     mmr_lambda: float = 0.7
+    # "learned": candidate sentences ranked by the trained ranker (answer/models/ranker.json);
+    # "heuristic": by the hand-weighted relevance (cosine, term coverage, context, passage rank).
+    answer_ranker: str = "learned"
+    # Further sentences join the best one when they score at least this share of it (its probability of
+    # holding the answer): list and why questions gather members and reasons, the others stay short.
+    extra_sentence_share: float = 0.85
+    list_sentence_share: float = 0.6
+    # When the ranker gives the best sentence less than this probability of holding the answer, the next
+    # best sentence joins it (COVID-QA dev: answers contain the gold span 0.55 -> 0.64 at 30 -> 43 tokens).
+    second_sentence_below: float = 0.5
     # A cited source's best sentence below this cosine is no support (the citation then carries none).
     # On SciFact claims, 0.4 keeps 99.6% of best sentences from the claim's evidence abstract and 2% of
     # those from an unrelated abstract (docs/design.md: Answers).
@@ -270,6 +280,7 @@ class Settings:
 CHOICES: dict[str, tuple[str, ...]] = {
     "search_mode": ("hybrid", "dense", "bm25"),
     "fusion": ("weighted", "rrf"),
+    "answer_ranker": ("learned", "heuristic"),
     "uploads": ("auto", "token", "off"),
     "job_runner": ("process", "external"),
 }
@@ -286,7 +297,10 @@ RANGES: tuple[tuple[str, float, float | None], ...] = (
         "fetch_delay_s", "fetch_retries", "fetch_backoff_s", "jobs_kept",
     )),
     ("job_nice", 0, 19),
-    *((name, 0, 1) for name in ("dense_weight", "abstain_threshold", "mmr_lambda", "support_min_score")),
+    *((name, 0, 1) for name in (
+        "dense_weight", "abstain_threshold", "mmr_lambda", "support_min_score", "extra_sentence_share",
+        "list_sentence_share", "second_sentence_below",
+    )),
     ("port", 0, 65535),
     ("fetch_timeout_s", 0.001, None),
     ("fetch_run_timeout_s", 0.001, None),

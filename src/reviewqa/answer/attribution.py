@@ -178,6 +178,13 @@ class SentenceTable:
             if works:
                 return works
             index -= 1
+        # Nothing cited before it in its paragraph: a later sentence of the paragraph that cites a work and
+        # names the same referent ("In this trial, ganitumab was tested..." ... "in this trial (Yee et al.
+        # 2017)") is the paragraph's own source, nearer than any earlier paragraph's. Not for "these
+        # authors": they are the ones named before.
+        later = self._later_citing(items, position, referent) if referent != "authors" else []
+        if later:
+            return later
         # Reach into earlier paragraphs only while each paragraph opens by referring back.
         opener = items[index + 1].sentence
         refers_back = index + 1 == position or continues_discussion(opener.text)
@@ -196,6 +203,16 @@ class SentenceTable:
                 index -= 1
             refers_back = continues_discussion(items[index + 1].sentence.text)
             hops += 1
+        return []
+
+    def _later_citing(self, items: list[DocumentSentence], position: int, referent: str | None) -> list[str]:
+        paragraph = items[position].sentence.paragraph
+        index = position + 1
+        while referent and index < len(items) and items[index].sentence.paragraph == paragraph:
+            works = self.works_cited_by(items[index].sentence)
+            if works and _mentions_referent(items[index].sentence.text, referent):
+                return works
+            index += 1
         return []
 
     def _nearest_citing(

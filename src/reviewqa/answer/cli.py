@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+from pathlib import Path
 
 import click
 
@@ -73,3 +74,40 @@ def source_label(citation: Citation) -> str:
     if citation.work_key:
         return f"from the source paper of {citation.work_key}"
     return "from a source paper without a bibliography key (run `reviewqa refs match`)"
+
+
+@click.command()
+@click.option(
+    "--covidqa",
+    "covidqa_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=Path("../shared/benchmarks/covidqa"),
+    show_default=True,
+    help="The COVID-QA benchmark folder (its train split trains the ranker, its dev split calibrates).",
+)
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where the COVID-QA index is kept between runs (as for `reviewqa bench covidqa`).",
+)
+@click.option("--kind", type=click.Choice(["lightgbm", "logistic"]), default="lightgbm", show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--out-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where to write ranker.json and confidence.json (default: the package's answer/models/).",
+)
+@click.pass_obj
+def train(
+    settings: Settings, covidqa_dir: Path, cache_dir: Path | None, kind: str, seed: int, out_dir: Path | None
+) -> None:
+    """Train the answer ranker and fit the confidence model (train and dev splits only)."""
+    import tempfile
+
+    from reviewqa.answer.training_run import run_training
+
+    cache_dir = cache_dir or Path(tempfile.gettempdir()) / "reviewqa-bench-cache"
+    summary = run_training(settings, covidqa_dir, cache_dir, kind=kind, seed=seed, out_dir=out_dir)
+    click.echo(json.dumps(summary, indent=2))

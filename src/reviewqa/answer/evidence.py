@@ -24,10 +24,16 @@ from reviewqa.answer.figures import (
     looks_like_drug,
     names_member,
 )
+from reviewqa.answer.stats import (
+    DEFAULT_SYNONYMS,
+    FORM,
+    StoredStats,
+    compute_sentence_forms,
+    compute_sentence_terms,
+)
 from reviewqa.answer.synonyms import Synonyms
 from reviewqa.answer.text import (
     Tokenizer,
-    announces,
     content_terms,
     continues_discussion,
     needs_context,
@@ -67,7 +73,6 @@ MISSING_TERM_FACTOR = 0.8
 # "Which CDK4/6 inhibitor...?" answered by evidence naming no drug of the class is as telling as a
 # question naming a drug the corpus never mentions.
 NO_MEMBER_FACTOR = MISSING_DRUG_FACTOR
-DEFAULT_SYNONYMS = Synonyms.of()
 
 
 @dataclass
@@ -87,31 +92,44 @@ class CorpusStats:
     dangling_announcements: frozenset[tuple[str, int]] = frozenset()
     vocabulary: list[str] = field(default_factory=list)  # sorted, for inflection look-ups
     numbered: frozenset[str] = frozenset()  # "grade 2", "phase 1": numbered things the corpus names
+    mean_terms: float = 1.0  # content terms per sentence, on average (for BM25's length norm)
+    forms: dict[tuple[str, int], np.ndarray] = field(default_factory=dict)  # stats.FORM per sentence
+
+    def form(self, key: tuple[str, int], name: str) -> float:
+        row = self.forms.get(key)
+        return float(row[FORM.index(name)]) if row is not None else 0.0
 
     @classmethod
     def build(
         cls,
         passages: Sequence[Passage],
         tokenize: Tokenizer,
-        expand: Callable[[str], str],
+        expand: Callable[[str, str], str],
         synonyms: Synonyms = DEFAULT_SYNONYMS,
+        stored: StoredStats | None = None,
     ) -> CorpusStats:
+        """``expand(document, text)`` spells out the abbreviations ``document`` defines; ``stored`` are the
+        terms and forms of every sentence as the index build stored them (``answer.stats``), computed here
+        when not given."""
         table = SentenceTable(passages)
-        sentence_terms: dict[tuple[str, int], frozenset[str]] = {}
+        if stored is None:
+            sentence_terms = compute_sentence_terms(passages, tokenize, expand, synonyms)
+            forms = {k: np.asarray(v, dtype=np.float32) for k, v in compute_sentence_forms(passages).items()}
+        else:
+            sentence_terms, forms = stored
         paragraph_sets: dict[tuple[str, int], set[str]] = {}
         numbered: set[str] = set()
         dangling: set[tuple[str, int]] = set()
+        seen: set[tuple[str, int]] = set()
         for passage in passages:
             for sentence in passage.sentences:
                 key = (passage.document, sentence.start)
-                if key in sentence_terms:
+                if key in seen:
                     continue
-                terms = frozenset(
-                    content_terms(synonyms.with_canonical_forms(expand(sentence.text)), tokenize)
-                )
-                sentence_terms[key] = terms
+                seen.add(key)
+                terms = sentence_terms.get(key, frozenset())
                 numbered.update(numbered_qualifiers(sentence.text))
-                if announces(sentence.text) and not table.following(*key, 1):
+                if forms[key][FORM.index("announces")] and not table.following(*key, 1):
                     dangling.add(key)
                 paragraph_sets.setdefault((passage.document, sentence.paragraph), set()).update(terms)
         _inherit_referred_context(table, paragraph_sets)
@@ -129,6 +147,8 @@ class CorpusStats:
             dangling_announcements=frozenset(dangling),
             vocabulary=sorted(idf),
             numbered=frozenset(numbered),
+            mean_terms=sum(map(len, sentence_terms.values())) / total,
+            forms=forms,
         )
 
     def weight(self, term: str) -> float:
@@ -342,7 +362,10 @@ def score_candidates(
 
 
 def select_mmr(
-    candidates: Sequence[CandidateSentence], limit: int, mmr_lambda: float
+    candidates: Sequence[CandidateSentence],
+    limit: int,
+    mmr_lambda: float,
+    relative_cutoff: float = RELATIVE_CUTOFF,
 ) -> list[CandidateSentence]:
     """Maximal marginal relevance: relevant sentences that do not repeat each other, best first.
 
@@ -365,7 +388,7 @@ def select_mmr(
         pool.remove(pick)
         if redundancy >= NEAR_DUPLICATE_COSINE:
             continue
-        if pick.relevance < RELATIVE_CUTOFF * best:
+        if pick.relevance < relative_cutoff * best:
             break
         chosen.append(pick)
     return chosen

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 
 # Entries with two or more capitals are abbreviations and match case-sensitively ("OS" is not "os");
 # the others match in any case. Plurals ("side effects", "moAbs") match too.
@@ -70,6 +71,7 @@ def _is_abbreviation(entry: str) -> bool:
 
 # Letters and digits may not touch a wording; a hyphen joining it to a word may ("low-HbA1c"), and is
 # taken with it so that the replaced question reads "low hemoglobin A1C".
+_WORD = re.compile(r"[a-z0-9]+")
 _BEFORE = r"(?:(?<=[A-Za-z0-9])-|(?<![A-Za-z0-9-]))"
 _AFTER = r"(?:-(?=[A-Za-z0-9])|(?![A-Za-z0-9-]))"
 
@@ -95,23 +97,44 @@ class TermGroup:
 @dataclass(frozen=True)
 class Synonyms:
     groups: tuple[TermGroup, ...]
+    entries: tuple[tuple[str, ...], ...] = ()  # each group's wordings
 
     @classmethod
     def of(cls, groups: tuple[tuple[str, ...], ...] = TERM_GROUPS) -> Synonyms:
-        return cls(tuple(TermGroup.of(group) for group in groups))
+        return cls(tuple(TermGroup.of(group) for group in groups), groups)
+
+    @cached_property
+    def _groups_by_first_word(self) -> dict[str, list[TermGroup]]:
+        """Each group under the first word of each of its wordings (lower case): a sentence is searched
+        only for the groups whose first words it has, and most sentences have none."""
+        table: dict[str, list[TermGroup]] = {}
+        for group, entries in zip(self.groups, self.entries, strict=True):
+            for entry in entries:
+                first = _WORD.findall(entry.lower())[0]
+                if group not in table.setdefault(first, []):
+                    table[first].append(group)
+        return table
+
+    def _groups_in(self, text: str) -> list[TermGroup]:
+        found: dict[int, TermGroup] = {}
+        for word in set(_WORD.findall(text.lower())):
+            for form in (word, word[:-1], word[:-2]):  # plurals: "tumours", "moabs", "sugares"
+                for group in self._groups_by_first_word.get(form, ()):
+                    found.setdefault(self.groups.index(group), group)
+        return [found[i] for i in sorted(found)]
 
     def with_canonical_forms(self, sentence: str) -> str:
         """``sentence`` plus the canonical form of every group it mentions in another wording."""
         additions = [
             g.canonical
-            for g in self.groups
+            for g in self._groups_in(sentence)
             if (match := g.pattern.search(sentence)) and not _same_wording(match.group(0), g.canonical)
         ]
         return f"{sentence} ({'; '.join(additions)})" if additions else sentence
 
     def canonicalize(self, question: str) -> str:
         """``question`` with each group's wordings replaced by the canonical form (for term matching)."""
-        for group in self.groups:
+        for group in self._groups_in(question):
             question = group.pattern.sub(f" {group.canonical} ", question)
         return re.sub(r"\s+", " ", question).strip()
 

@@ -187,3 +187,23 @@ def resolve_author_mention(surname: str, year: int | None, known_keys: Iterable[
         if key.split()[0].rstrip(",") == surname and (year is None or key.endswith(str(year)))
     ]
     return candidates[0] if len(candidates) == 1 else None
+
+
+# Article front matter and back matter that is not a finding: links, identifiers, author lists,
+# affiliations, licences, correspondence, dates of receipt.
+_FRONT_MATTER = re.compile(
+    r"https?://|\bwww\.|\bdoi\s*:|\b10\.\d{4,9}/|\bSHA\s*:|\b[0-9a-f]{32,}\b|^\s*(?:authors?|date|license|"
+    r"licence|keywords?|correspondence|received|accepted|published|citation|copyright|edited by|"
+    r"reviewed by|abbreviations|funding|competing interests|author contributions)\s*:|©|\bcopyright\b|"
+    r"\bcc[- ]by\b|creative commons|@[\w-]+\.\w|\borcid\b|\bE-?mail\b|"
+    r"\b(?:department|university|institute|school) of\b.*\b(?:university|hospital|institute|china|usa)\b",
+    re.IGNORECASE,
+)
+_NAME_LIST = re.compile(r"^(?:[A-Z][\w'-]+,? (?:[A-Z]\.? ?){1,3}[;,] ?){3,}")
+
+
+def looks_like_front_matter(sentence: str) -> bool:
+    """True for a header or footer line of an article (link, DOI, author list, licence, affiliation,
+    correspondence) rather than a statement: never an answer."""
+    flat = normalize_space(sentence)
+    return bool(_FRONT_MATTER.search(flat) or _NAME_LIST.match(flat))

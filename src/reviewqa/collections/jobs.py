@@ -324,6 +324,7 @@ def run_job(store: JobStore, job: Job) -> None:
 
 
 def _run(settings: Settings, job: Job, change: DocumentChange, progress: Progress) -> str:
+    from reviewqa.answer.stats import DERIVED_WRITERS
     from reviewqa.corpus.ingest import check_document
     from reviewqa.index.store import build_index
 
@@ -333,7 +334,8 @@ def _run(settings: Settings, job: Job, change: DocumentChange, progress: Progres
         on_page = partial(progress, "reading")
         passages = check_document(settings, change.upload, job.document, on_page=on_page)
     change.apply()
-    manifest = build_index(settings, progress=progress)
+    # The same build as `reviewqa index`: with the answer stage's statistics.
+    manifest = build_index(settings, progress=progress, derived_writers=DERIVED_WRITERS)
     counts = manifest["counts"]
     did = f"removed {job.document}"
     if job.action == "add":

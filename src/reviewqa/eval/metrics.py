@@ -319,3 +319,57 @@ def percentile(values: Sequence[float], q: float) -> float | None:
 def mean(values: Iterable[float | None]) -> float | None:
     present = [v for v in values if v is not None]
     return sum(present) / len(present) if present else None
+
+
+# --- calibration ---------------------------------------------------------------------------------------
+
+CALIBRATION_BINS = 10
+
+
+def answer_right(answer: str, reference: str, evidence: Sequence[str], answerable: bool) -> bool:
+    """An answer to a gold question is right when every key term of the reference is in it (or, for a
+    reference without key terms, it quotes an evidence phrase); any answer to an out-of-scope one is wrong."""
+    if not answerable:
+        return False
+    recall = key_term_recall(answer, reference)
+    if recall is not None:
+        return recall == 1.0
+    return any(quote_supports(answer, phrase) for phrase in evidence)
+
+
+def _bins(confidence: Sequence[float], bins: int) -> list[int]:
+    return [min(int(c * bins), bins - 1) for c in confidence]
+
+
+def reliability(
+    confidence: Sequence[float], right: Sequence[bool], bins: int = CALIBRATION_BINS
+) -> list[dict[str, float | int | None]]:
+    """Per equal-width confidence bin: its range, how many answers, their mean confidence, the share right."""
+    which = _bins(confidence, bins)
+    table: list[dict[str, float | int | None]] = []
+    for b in range(bins):
+        inside = [i for i, w in enumerate(which) if w == b]
+        table.append(
+            {
+                "low": round(b / bins, 2),
+                "high": round((b + 1) / bins, 2),
+                "answers": len(inside),
+                "confidence": mean(confidence[i] for i in inside),
+                "right": mean(float(right[i]) for i in inside),
+            }
+        )
+    return table
+
+
+def expected_calibration_error(
+    confidence: Sequence[float], right: Sequence[bool], bins: int = CALIBRATION_BINS
+) -> float | None:
+    """Mean |share right - mean confidence| over the bins, weighted by their size."""
+    if not confidence:
+        return None
+    total = len(confidence)
+    return sum(
+        int(row["answers"]) / total * abs(float(row["right"]) - float(row["confidence"]))  # type: ignore[arg-type]
+        for row in reliability(confidence, right, bins)
+        if row["answers"]
+    )

@@ -42,6 +42,7 @@ HEADLINE_METRICS = (
     ("abstention", "precision", "Abstention precision"),
     ("abstention", "recall", "Abstention recall"),
     ("abstention", "false_abstention_rate", "False-abstention rate"),
+    ("calibration", "ece", "Calibration error (ECE)"),
     ("latency_ms", "p50", "Latency p50 (ms)"),
     ("latency_ms", "p95", "Latency p95 (ms)"),
 )
@@ -212,6 +213,20 @@ def render_plots(run: EvalRun) -> dict[str, str]:
     ax.set(xlabel="confidence threshold", ylim=(0, 1.05), title="Abstention threshold sweep")
     ax.legend(fontsize=7)
     figures["Abstention threshold sweep"] = _png(fig, plt)
+
+    fig, ax = plt.subplots(figsize=(4.2, 4))
+    rows = [row for row in summary["calibration"]["reliability"] if row["answers"]]
+    ax.plot([0, 1], [0, 1], color="grey", linestyle="--", label="calibrated")
+    ax.plot([r["confidence"] for r in rows], [r["right"] for r in rows], marker="o", label="answers")
+    for row in rows:
+        ax.annotate(str(row["answers"]), (row["confidence"], row["right"]), fontsize=7)
+    ece = summary["calibration"]["ece"]
+    ax.set(
+        xlabel="confidence (bin mean)", ylabel="share right", xlim=(0, 1), ylim=(0, 1.02),
+        title=f"Reliability (ECE {ece:.3f})" if ece is not None else "Reliability",
+    )  # fmt: skip
+    ax.legend(fontsize=7)
+    figures["Reliability"] = _png(fig, plt)
 
     fig, ax = plt.subplots(figsize=(5, 3.2))
     ax.hist([r.latency_ms for r in run.results], bins=20)

@@ -34,7 +34,8 @@ WARM_UP_QUESTION = "What is IGF1R?"
 RECORDED_SETTINGS = (
     "top_k", "candidate_k", "max_answer_sentences", "abstain_threshold", "mmr_lambda", "search_mode",
     "fusion", "rrf_k", "dense_weight", "fusion_depth", "chunk_tokens", "chunk_overlap_sentences",
-    "support_min_score", "model_path",
+    "support_min_score", "model_path", "answer_ranker", "extra_sentence_share", "list_sentence_share",
+    "second_sentence_below",
 )  # fmt: skip
 
 
@@ -53,6 +54,7 @@ class QuestionResult:
     answer: str
     abstained: bool
     confidence: float
+    support: float | None
     citations: list[dict[str, Any]]
     passage_ids: list[str]
     search_ids: list[str]
@@ -204,6 +206,7 @@ def score_question(
         answer=answer.answer,
         abstained=answer.abstained,
         confidence=float(answer.confidence),
+        support=answer.support,
         citations=[
             {
                 "marker": c.marker,
@@ -264,9 +267,11 @@ def summarize(results: Sequence[QuestionResult], abstain_threshold: float) -> di
     total_quotes = sum(int(r.metrics.get("quotes") or 0) for r in answerable)
     supported = sum(int(r.metrics.get("supported_quotes") or 0) for r in answerable)
     latencies = [r.latency_ms for r in results]
+    # Abstention is decided on the evidence's support (the confidence where an answer has none).
+    support = [r.support if r.support is not None else r.confidence for r in results]
     sweep = m.sweep_thresholds(
-        [r.confidence for r in results],
-        [r.abstained and r.confidence >= abstain_threshold for r in results],
+        support,
+        [r.abstained and s >= abstain_threshold for r, s in zip(results, support, strict=True)],
         [r.answerable for r in results],
         m.threshold_grid(),
     )
@@ -315,7 +320,23 @@ def summarize(results: Sequence[QuestionResult], abstain_threshold: float) -> di
             "max": max(latencies) if latencies else None,
         },
         "per_type": per_type(results),
+        "calibration": calibration(results),
         "failed": sum(bool(r.failures) for r in results),
+    }
+
+
+def calibration(results: Sequence[QuestionResult]) -> dict[str, Any]:
+    """How well ``confidence`` (the probability that the answer is right) matches the share of answers that
+    are right, over the answers given (abstentions show no answer)."""
+    answered = [r for r in results if not r.abstained]
+    confidence = [r.confidence for r in answered]
+    right = [m.answer_right(r.answer, r.reference, r.evidence, r.answerable) for r in answered]
+    return {
+        "answers": len(answered),
+        "right": m.mean(float(x) for x in right),
+        "ece": m.expected_calibration_error(confidence, right),
+        "reliability": m.reliability(confidence, right),
+        "wrong_above_0.9": sum(c > 0.9 and not ok for c, ok in zip(confidence, right, strict=True)),
     }
 
 

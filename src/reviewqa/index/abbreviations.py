@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 from reviewqa.index.tokenize import STOPWORDS
 
@@ -138,7 +139,7 @@ def _singular_phrase(phrase: str) -> str:
 
 
 def mine_abbreviations(texts: Iterable[str]) -> dict[str, list[str]]:
-    """Short form -> sorted long forms, over all the given document texts."""
+    """Short form -> sorted long forms, over all the given document texts taken as one."""
     text = "\n".join(texts)
     merged: dict[str, set[str]] = defaultdict(set)
     for short_form, long_forms in mine_defined(text).items():
@@ -146,6 +147,51 @@ def mine_abbreviations(texts: Iterable[str]) -> dict[str, list[str]]:
     for short_form, long_forms in mine_implicit(text, merged).items():
         merged[short_form] |= long_forms
     return {short: sorted(longs) for short, longs in sorted(merged.items())}
+
+
+# A short form is expanded in queries when at least this share of the documents using it define it
+# (all alike): "RNA" used in 100 articles and defined by one as "reduction neutralization assay" is not.
+MIN_DEFINING_SHARE = 0.5
+
+
+def mine_document_abbreviations(documents: Mapping[str, str]) -> dict[str, Any]:
+    """Abbreviations scoped to the document that defines them, and the pairs a query may use.
+
+    ``{"documents": {doc_id: {short form: [long forms]}}, "query": {short form: [long form]}}``: a
+    document's own definitions apply to its own text only; a pair enters ``query`` when every document
+    defining the short form gives it the same long form, no other short form has that long form, and at
+    least ``MIN_DEFINING_SHARE`` of the documents using the short form define it.
+    """
+    per_document = {doc: mine_abbreviations([text]) for doc, text in documents.items()}
+    long_forms: dict[str, set[str]] = defaultdict(set)
+    defining: Counter[str] = Counter()
+    for abbreviations in per_document.values():
+        for short_form, longs in abbreviations.items():
+            long_forms[short_form] |= {_normalise(_core(lf)) for lf in longs}
+            defining[short_form] += 1
+    shorts_of_long: dict[str, set[str]] = defaultdict(set)
+    for short_form, longs in long_forms.items():
+        for long_form in longs:
+            shorts_of_long[long_form].add(short_form)
+    users = _documents_using(documents, set(long_forms))
+    query: dict[str, list[str]] = {}
+    for short_form, longs in sorted(long_forms.items()):
+        if len(longs) != 1 or len(shorts_of_long[next(iter(longs))]) != 1:
+            continue
+        if defining[short_form] < MIN_DEFINING_SHARE * max(users[short_form], 1):
+            continue
+        spelled = {lf for abbreviations in per_document.values() for lf in abbreviations.get(short_form, [])}
+        query[short_form] = [min(spelled)]
+    return {"documents": per_document, "query": query}
+
+
+def _documents_using(documents: Mapping[str, str], short_forms: set[str]) -> Counter[str]:
+    """How many documents use each short form as a whole token (plural "s" allowed)."""
+    counts: Counter[str] = Counter()
+    for text in documents.values():
+        tokens = set(re.findall(r"[\w/]+", text))
+        counts.update(sf for sf in short_forms if sf in tokens or f"{sf}s" in tokens)
+    return counts
 
 
 def _normalise(text: str) -> str:
@@ -177,12 +223,20 @@ class QueryExpander:
     abbreviations: dict[str, list[str]]
 
     @cached_property
-    def _short_by_long(self) -> list[tuple[str, str, str]]:
-        return [
-            (_normalise(_core(long_form)), _core(long_form), short_form)
-            for short_form, long_forms in self.abbreviations.items()
-            for long_form in long_forms
-        ]
+    def _long_forms_by_first_word(self) -> dict[str, list[tuple[str, str, str]]]:
+        """(pattern, long form, short form) of every long form, under its first word (plural-free too),
+        so a text is checked only against the long forms that start with one of its words."""
+        table: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
+        for short_form, long_forms in self.abbreviations.items():
+            for long_form in long_forms:
+                pattern = _normalise(_core(long_form))
+                words = pattern.split()
+                if not words:
+                    continue
+                entry = (pattern, _core(long_form), short_form)
+                for key in {words[0], _plural_free(words[0])}:
+                    table[key].append(entry)
+        return table
 
     def mentions(self, text: str) -> list[Mention]:
         found: list[Mention] = []
@@ -194,7 +248,11 @@ class QueryExpander:
                 found.append(Mention(short_form, tuple(self.abbreviations[short_form])))
         normalised = _normalise(text)
         plural_free = normalised.replace("s ", " ")
-        for pattern, long_form, short_form in self._short_by_long:
+        candidates: dict[tuple[str, str, str], None] = {}
+        for word in dict.fromkeys(normalised.split()):
+            for key in (word, _plural_free(word)):
+                candidates.update(dict.fromkeys(self._long_forms_by_first_word.get(key, ())))
+        for pattern, long_form, short_form in sorted(candidates):
             if pattern in normalised or pattern.replace("s ", " ") in plural_free:
                 found.append(Mention(long_form, (short_form,)))
         return found
@@ -204,6 +262,10 @@ class QueryExpander:
         additions = {other for mention in self.mentions(text) for other in mention.others}
         unique = sorted(a for a in additions if _normalise(a) not in normalised)
         return f"{text} ({'; '.join(unique)})" if unique else text
+
+
+def _plural_free(word: str) -> str:
+    return word[:-1] if word.endswith("s") else word
 
 
 def expand_query(text: str, abbreviations: dict[str, list[str]]) -> str:

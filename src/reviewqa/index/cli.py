@@ -19,6 +19,7 @@ MODES = ("dense", "bm25", "hybrid")
 @click.pass_obj
 def index_command(settings: Settings, force: bool) -> None:
     """Build the search index (ingesting the corpus first if needed)."""
+    from reviewqa.answer.stats import DERIVED_WRITERS
     from reviewqa.corpus import corpus_fingerprint, ingested_fingerprint
     from reviewqa.corpus.cli import ingest_and_report
     from reviewqa.index import build_index
@@ -26,7 +27,7 @@ def index_command(settings: Settings, force: bool) -> None:
     if ingested_fingerprint(settings) != corpus_fingerprint(settings):
         # build_index would ingest too, silently; this shows progress and what was read
         ingest_and_report(settings, warn_keyless=False)
-    manifest = build_index(settings, force=force)
+    manifest = build_index(settings, force=force, derived_writers=DERIVED_WRITERS)
     counts = manifest["counts"]
     click.echo(
         f"index ready at {settings.index_dir / 'current'}: {counts['passages']} passages, "
@@ -155,3 +156,53 @@ def review_command(settings: Settings, split: str, fusions: tuple[str, ...], as_
     index = load_index(settings)
     report = run_review_bench(index, settings.eval_dir / "gold.jsonl", split_names(split), fusions)
     click.echo(json.dumps(report, indent=2) if as_json else format_review_table(report))
+
+
+@bench.command("covidqa")
+@click.argument("dataset", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--split", type=click.Choice(["train", "dev"]), default="dev", show_default=True)
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where the benchmark's corpus, index and vectors are kept between runs "
+    "(default: a folder in the system temp dir).",
+)
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first N questions.")
+@click.option("--baselines/--no-baselines", default=True, help="Also run the simple baselines.")
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the figures as JSON."
+)
+@click.option("--progress/--no-progress", default=True)
+@click.pass_obj
+def covidqa_command(
+    settings: Settings,
+    dataset: Path,
+    split: str,
+    cache_dir: Path | None,
+    limit: int | None,
+    baselines: bool,
+    out: Path | None,
+    progress: bool,
+) -> None:
+    """COVID-QA: answer every question of SPLIT over all train+dev articles, beside simple baselines."""
+    import tempfile
+
+    from reviewqa.answer.stats import DERIVED_WRITERS
+    from reviewqa.eval.covidqa import format_report, run_covidqa
+
+    cache_dir = cache_dir or Path(tempfile.gettempdir()) / "reviewqa-bench-cache"
+    report = run_covidqa(
+        settings,
+        dataset,
+        split=split,
+        cache_dir=cache_dir,
+        limit=limit,
+        baselines=baselines,
+        derived_writers=DERIVED_WRITERS,
+        progress=progress,
+    )
+    click.echo(format_report(report))
+    if out is not None:
+        out.write_text(json.dumps(report, indent=2), encoding="utf-8")
+        click.echo(f"figures written to {out}")

@@ -53,6 +53,7 @@ class SearchIndex:
     passages: list[Passage]
     documents: dict[str, dict[str, Any]]
     bibliography: dict[str, CitedWork]
+    # The pairs a query may use (unambiguous across the corpus), and each document's own definitions.
     abbreviations: dict[str, list[str]]
     dense: faiss.Index | None  # None until first needed when loaded lazily (see ``dense_index``)
     bm25: Bm25Index
@@ -60,6 +61,8 @@ class SearchIndex:
     sentence_rows: np.ndarray  # per passage in order, the rows of its sentences
     encoder: Encoder
     dense_path: Path | None = None  # where a lazily loaded dense index is read from
+    document_abbreviations: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    directory: Path | None = None  # where the artefacts were read from (derived ones are read from it too)
     passage_by_id: dict[str, Passage] = field(init=False)
     query_cache: LRUCache[str, np.ndarray] = field(init=False)
     query_batcher: QueryBatcher = field(init=False, repr=False)
@@ -70,7 +73,8 @@ class SearchIndex:
     # Objects later stages derive from this index (the answer engine's statistics), built once per index
     # and released with it; see ``derived``.
     _derived: dict[str, Any] = field(init=False, repr=False, default_factory=dict)
-    _derived_lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
+    # Re-entrant: a derived object may be built from others (the answer engine uses per-document expanders).
+    _derived_lock: threading.RLock = field(init=False, repr=False, default_factory=threading.RLock)
     _dense_lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -100,8 +104,13 @@ class SearchIndex:
         return DEFAULT_TOKENIZER(text)
 
     def expand_query(self, text: str) -> str:
-        """``text`` plus the long form of each abbreviation it uses and the abbreviation of each long form."""
+        """``text`` plus the long form of each abbreviation it uses and the abbreviation of each long form
+        (only pairs that mean the same in every document defining them)."""
         return self.expander(text)
+
+    def expand_in_document(self, document: str, text: str) -> str:
+        """``text`` of ``document`` expanded with that document's own abbreviations."""
+        return self.derived(f"expander:{document}", _document_expander(document))(text)
 
     # ------------------------------------------------------------ vectors
 
@@ -237,6 +246,10 @@ class SearchIndex:
         raise SearchModeError(f"unknown fusion {self.settings.fusion!r}: use rrf or weighted")
 
 
+def _document_expander(document: str) -> Callable[[SearchIndex], QueryExpander]:
+    return lambda index: QueryExpander(index.document_abbreviations.get(document, {}))
+
+
 def _top_positive(scores: np.ndarray, depth: int) -> dict[int, float]:
     """The ``depth`` highest positive scores (BM25 gives 0 to documents sharing no query token)."""
     positive = np.flatnonzero(scores > 0)
@@ -297,6 +310,7 @@ def open_index(
         passages = read_passages(directory / store.PASSAGES)
         documents = json.loads((directory / store.DOCUMENTS).read_text(encoding="utf-8"))
         abbreviations = json.loads((directory / store.ABBREVIATIONS).read_text(encoding="utf-8"))
+        query_abbreviations, document_abbreviations = abbreviations["query"], abbreviations["documents"]
         bm25 = Bm25Index.load(directory / store.BM25_DIR, DEFAULT_TOKENIZER)
         sentence_vectors = np.load(directory / store.SENTENCE_VECTORS, allow_pickle=False)
         sentence_rows = np.load(directory / store.SENTENCE_ROWS, allow_pickle=False)
@@ -314,13 +328,15 @@ def open_index(
         passages=passages,
         documents={d["doc_id"]: d for d in documents if isinstance(d, dict) and "doc_id" in d},
         bibliography=_bibliography(settings, passages, documents),
-        abbreviations=abbreviations,
+        abbreviations=query_abbreviations,
+        document_abbreviations=document_abbreviations,
         dense=dense,
         bm25=bm25,
         sentence_vectors=sentence_vectors,
         sentence_rows=sentence_rows,
         encoder=encoder,
         dense_path=dense_path,
+        directory=directory,
     )
 
 

@@ -19,7 +19,7 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -42,7 +42,7 @@ from reviewqa.fileio import (
     storage_error,
     swap_in_version,
 )
-from reviewqa.index.abbreviations import mine_abbreviations
+from reviewqa.index.abbreviations import mine_document_abbreviations
 from reviewqa.index.dense import DenseParams, build_dense_index, index_kind, save_dense
 from reviewqa.index.embed import Encoder, model_name
 from reviewqa.index.lexical import Bm25Index
@@ -53,9 +53,14 @@ from reviewqa.settings import Settings
 if TYPE_CHECKING:
     from reviewqa.corpus import FingerprintMemo
 
+# name -> (directory, passages, documents, settings) -> what the manifest records under derived.<name>
+DerivedWriter = Callable[[Path, list[Passage], list[dict[str, Any]], Settings], dict[str, Any]]
+DerivedWriters = Mapping[str, DerivedWriter]
+
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+# 2: abbreviations scoped to the documents that define them (abbreviations.json: documents + query pairs)
+FORMAT_VERSION = 2
 CURRENT = "current"
 BUILDS = "builds"
 UNCHANGED = "the previous index is unchanged"
@@ -152,12 +157,18 @@ def retrieval_text(passage: Passage) -> str:
 
 
 def build_index(
-    settings: Settings, *, force: bool = False, progress: BuildProgress | None = None
+    settings: Settings,
+    *,
+    force: bool = False,
+    encoder: Encoder | None = None,
+    derived_writers: DerivedWriters | None = None,
+    progress: BuildProgress | None = None,
 ) -> dict[str, Any]:
     """Build ``index/current`` unless it is up to date (then a no-op returning its manifest).
 
-    Ingests the corpus first when its passages are missing or older than the corpus. ``progress(stage,
-    done, total)`` hears how far it got: "ingesting" (documents), "embedding" (texts), "swapping".
+    Ingests the corpus first when its passages are missing or older than the corpus.
+    ``derived_writers`` are passed on to ``write_index``. ``progress(stage, done, total)`` hears how far it
+    got: "ingesting" (documents), "embedding" (texts), "swapping".
     """
     from reviewqa.corpus import (
         corpus_fingerprint,
@@ -185,7 +196,15 @@ def build_index(
         passages = load_passages(settings)
         documents = load_documents(settings)
         warn_keyless_sources(documents)
-        return build_from_passages(settings, passages, documents, fingerprint, progress=progress)
+        return build_from_passages(
+            settings,
+            passages,
+            documents,
+            fingerprint,
+            encoder=encoder,
+            derived_writers=derived_writers,
+            progress=progress,
+        )
 
 
 def build_from_passages(
@@ -195,6 +214,7 @@ def build_from_passages(
     fingerprint: str,
     *,
     encoder: Encoder | None = None,
+    derived_writers: DerivedWriters | None = None,
     progress: BuildProgress | None = None,
 ) -> dict[str, Any]:
     """Write an index of ``passages`` into a new build folder and make it ``current``.
@@ -215,7 +235,14 @@ def build_from_passages(
         raise storage_error(exc, builds_dir(settings), UNCHANGED) from exc
     try:
         manifest = write_index(
-            staging, settings, passages, documents, fingerprint, encoder=encoder, progress=progress
+            staging,
+            settings,
+            passages,
+            documents,
+            fingerprint,
+            encoder=encoder,
+            derived_writers=derived_writers,
+            progress=progress,
         )
         fsync_tree(staging)
         _swap_in(staging, settings.index_dir)
@@ -245,12 +272,17 @@ def write_index(
     encoder: Encoder | None = None,
     passage_vectors: np.ndarray | None = None,
     embed_sentences: bool = True,
+    derived_writers: DerivedWriters | None = None,
     progress: BuildProgress | None = None,
 ) -> dict[str, Any]:
     """Write every artifact of an index into ``directory`` and return its manifest.
 
     ``passage_vectors`` skips embedding the passages (benchmarks cache them between runs);
     ``embed_sentences=False`` leaves the sentence vectors empty (benchmarks do not use them).
+    ``derived_writers`` maps a name to a callable ``(directory, passages, documents, settings) -> dict``
+    that writes artefacts a later stage computes from the corpus (the answer stage's statistics); its
+    result is recorded in the manifest under ``derived.<name>``. The index stage never imports them: the
+    command line passes them in.
     """
     started = time.perf_counter()
     encoder = encoder or Encoder(settings.model_path, batch_size=settings.embed_batch_size)
@@ -288,8 +320,12 @@ def write_index(
     Bm25Index.build(texts, DEFAULT_TOKENIZER).save(directory / BM25_DIR)
     _write_jsonl(directory / PASSAGES, (p.to_dict() for p in passages))
     _write_json(directory / DOCUMENTS, documents)
-    abbreviations = mine_abbreviations(_document_texts(passages))
+    abbreviations = mine_document_abbreviations(_document_texts(passages))
     _write_json(directory / ABBREVIATIONS, abbreviations)
+    derived = {
+        name: writer(directory, passages, documents, settings)
+        for name, writer in (derived_writers or {}).items()
+    }
 
     manifest = {
         "format_version": FORMAT_VERSION,
@@ -319,8 +355,10 @@ def write_index(
             "documents": len({p.document for p in passages}),
             "passages": len(passages),
             "sentences": len(sentence_keys),
-            "abbreviations": len(abbreviations),
+            "abbreviations": sum(len(found) for found in abbreviations["documents"].values()),
+            "query_abbreviations": len(abbreviations["query"]),
         },
+        "derived": derived,
         "files": _describe_files(directory),
     }
     _write_json(directory / MANIFEST, manifest)
@@ -342,7 +380,7 @@ def _unique_sentences(passages: list[Passage]) -> tuple[list[tuple[str, int, int
     return keys, np.asarray(rows, dtype=np.int32)
 
 
-def _document_texts(passages: list[Passage]) -> list[str]:
+def _document_texts(passages: list[Passage]) -> dict[str, str]:
     """Each document's distinct sentences in order (overlaps removed), for abbreviation mining."""
     seen: set[tuple[str, int]] = set()
     by_document: dict[str, list[str]] = {}
@@ -353,7 +391,7 @@ def _document_texts(passages: list[Passage]) -> list[str]:
                 by_document.setdefault(passage.document, []).append(sentence.text)
         if not passage.sentences:
             by_document.setdefault(passage.document, []).append(passage.text)
-    return [" ".join(sentences) for sentences in by_document.values()]
+    return {document: " ".join(sentences) for document, sentences in by_document.items()}
 
 
 def _swap_in(staging: Path, index_dir: Path) -> None:
