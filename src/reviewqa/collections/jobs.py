@@ -309,9 +309,8 @@ def run_job(store: JobStore, job: Job) -> None:
     except Exception as exc:  # a bug: the log has the traceback, the record a line
         log.exception("job %s failed", job.id)
         change.rollback()
-        _fail(
-            store, job, change, f"unexpected error ({type(exc).__name__}); the previous build is still served"
-        )
+        message = f"unexpected error ({type(exc).__name__}, details in {RUNNER_LOG})"
+        _fail(store, job, change, f"{message}; the previous build is still served")
         return
     change.discard()
     job.build = current_build(settings).name
