@@ -850,3 +850,14 @@ def test_choose_a_collection_add_a_document_and_follow_its_progress(
 
     browser.set_window_size(390, 844)
     assert browser.execute_script("return document.documentElement.scrollWidth - window.innerWidth") <= 0
+
+
+def test_no_upload_form_when_uploads_are_not_allowed(browser, collections_template) -> None:
+    from selenium.webdriver.common.by import By
+
+    with live_server(create_app(collections_template.replace(host="0.0.0.0"))) as url:
+        browser.get(url + "/")
+        wait_for(browser, "#collection-picker:not([hidden])")
+        browser.find_element(By.CSS_SELECTOR, "#documents-menu summary").click()
+        wait_for(browser, "#document-list .document")
+        assert not browser.find_element(By.ID, "upload-form").is_displayed()
