@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 from reviewqa.index.beir import build_beir_index, evaluate, format_table, load_beir, run_beir
-from reviewqa.index.embed import Encoder
+from reviewqa.index.build_vectors import build_encoder
 from reviewqa.settings import Settings
 
 RRF_KS = (10, 30, 60, 100)
@@ -25,7 +25,7 @@ DENSE_WEIGHTS = (0.3, 0.4, 0.5, 0.6, 0.7)
 
 def sweep(settings: Settings, dataset_dir: Path, split: str, cache_dir: Path) -> str:
     dataset = load_beir(dataset_dir, split)
-    encoder = Encoder(settings.model_path, batch_size=settings.embed_batch_size)
+    encoder = build_encoder(settings)
     with tempfile.TemporaryDirectory(prefix="reviewqa-beir-") as index_dir:
         index, _ = build_beir_index(settings, dataset, cache_dir, Path(index_dir), encoder)
     index.query_cache.capacity = max(index.query_cache.capacity, len(dataset.queries))

@@ -183,7 +183,7 @@ def bench_size(size: int, query_count: int, settings: Settings, plan: Plan, seed
 
 def embedding_throughput(settings: Settings, count: int) -> tuple[float, float]:
     """(passages per second in batches, median ms for one query) with the configured model."""
-    from reviewqa.index.embed import Encoder
+    from reviewqa.index.build_vectors import build_encoder
 
     text = (
         "Early preclinical and population data suggested a role for the type I insulin-like growth "
@@ -192,13 +192,12 @@ def embedding_throughput(settings: Settings, count: int) -> tuple[float, float]:
         "in clinical trials, but none showed improved outcomes compared with conventional therapy."
     )  # about 70 words: the size of a passage of 160 tiktoken tokens is about 120 words; a fair floor
     passages = [f"{i}. {text} {text}" for i in range(count)]
-    encoder = Encoder(settings.model_path, batch_size=settings.embed_batch_size)
+    encoder = build_encoder(settings)  # the configured backend, every core
     encoder.encode(passages[:8])  # load and warm up
     started = time.perf_counter()
     encoder.encode(passages)
     per_second = count / (time.perf_counter() - started)
-    query_encoder = Encoder(settings.model_path, threads=settings.query_threads)
-    query_encoder._model = encoder.model
+    query_encoder = build_encoder(settings, threads=settings.query_threads or 1)
     latencies = []
     for i in range(50):
         started = time.perf_counter()
@@ -255,7 +254,8 @@ def main() -> None:
     if embedding:
         per_second, query_ms = embedding
         print(
-            f"\nembedding ({model_name(settings.model_path)}): {per_second:.0f} passages/s "
+            f"\nembedding ({model_name(settings.model_path)}, {settings.embed_backend}): "
+            f"{per_second:.0f} passages/s "
             f"(batch {settings.embed_batch_size}, all cores); one query {query_ms:.1f} ms p50 "
             f"({settings.query_threads} thread)"
         )

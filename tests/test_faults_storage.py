@@ -246,7 +246,7 @@ def on_tmpfs(built: Settings, tmp_path: Path, disk: Path) -> Settings:
 
 
 def test_disk_full_during_a_build_is_one_line_and_keeps_the_index(built: Settings, tmp_path: Path) -> None:
-    with tmpfs(tmp_path / "disk", "2m") as disk:
+    with tmpfs(tmp_path / "disk", "96m") as disk:  # room for the 59 MB int8 model
         project = on_tmpfs(built, tmp_path, disk)
         before = store.read_manifest(store.current_build(project))
         filler = fill(disk, leave_bytes=16 * 1024)  # a build of this index takes ~100 KB
@@ -261,7 +261,7 @@ def test_disk_full_during_a_build_is_one_line_and_keeps_the_index(built: Setting
 
 
 def test_disk_full_during_an_ingest_keeps_the_previous_artifacts(built: Settings, tmp_path: Path) -> None:
-    with tmpfs(tmp_path / "disk", "2m") as disk:
+    with tmpfs(tmp_path / "disk", "96m") as disk:  # room for the 59 MB int8 model
         project = on_tmpfs(built, tmp_path, disk)
         fingerprint, folders = ingested_fingerprint(project), artifact_folders(project)
         with (project.documents_dir / "small-review.txt").open("a", encoding="utf-8") as fh:
@@ -276,7 +276,7 @@ def test_disk_full_during_an_ingest_keeps_the_previous_artifacts(built: Settings
 
 
 def test_a_read_only_index_folder_is_one_line(built: Settings, tmp_path: Path) -> None:
-    with tmpfs(tmp_path / "disk", "2m") as disk:
+    with tmpfs(tmp_path / "disk", "96m") as disk:  # room for the 59 MB int8 model
         project = on_tmpfs(built, tmp_path, disk)
         subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
         assert_one_line_error(run_cli(project, "index", "--force"), str(disk), "read-only file system")

@@ -72,7 +72,15 @@ class Settings:
 
     # Index: embedding model (a local sentence-transformers directory), FAISS, BM25, fusion
     model_path: str = field(default_factory=_default_model_path)
+    # "onnx-int8": the model exported once to int8 ONNX, run by onnxruntime (docs/indexing.md: as good
+    # on every benchmark, faster per core); "torch": sentence-transformers in fp32.
+    embed_backend: str = "onnx-int8"
     embed_batch_size: int = 64
+    # Processes (onnx-int8) or threads (torch) that embed during a build (0: one per core).
+    embed_workers: int = 0
+    # Vectors kept in index/embed-cache/ for reuse by content: rows no build of the last N used are
+    # dropped after each build (0: no cache; every build embeds everything).
+    embed_cache_builds: int = 2
     # Above this many vectors the dense index is approximate (HNSW) instead of exact.
     approx_threshold: int = 50_000
     hnsw_m: int = 32
@@ -86,7 +94,7 @@ class Settings:
     search_mode: str = "hybrid"  # dense | bm25 | hybrid
     # Passages fetched from each ranking before fusion.
     fusion_depth: int = 100
-    # Torch threads for query embedding: one short query gains little from more, and the service
+    # Threads for query embedding: one short query gains little from more, and the service
     # runs one worker process per core. Builds use every core.
     query_threads: int = 1
     query_cache_size: int = 1024  # query vectors kept per loaded index (0: off)
@@ -281,6 +289,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "search_mode": ("hybrid", "dense", "bm25"),
     "fusion": ("weighted", "rrf"),
     "answer_ranker": ("learned", "heuristic"),
+    "embed_backend": ("onnx-int8", "torch"),
     "uploads": ("auto", "token", "off"),
     "job_runner": ("process", "external"),
 }
@@ -293,8 +302,8 @@ RANGES: tuple[tuple[str, float, float | None], ...] = (
         "upload_max_bytes",
     )),
     *((name, 0, None) for name in (
-        "chunk_overlap_sentences", "query_threads", "query_cache_size", "answer_cache_size",
-        "fetch_delay_s", "fetch_retries", "fetch_backoff_s", "jobs_kept",
+        "chunk_overlap_sentences", "embed_workers", "embed_cache_builds", "query_threads", "query_cache_size",
+        "answer_cache_size", "fetch_delay_s", "fetch_retries", "fetch_backoff_s", "jobs_kept",
     )),
     ("job_nice", 0, 19),
     *((name, 0, 1) for name in (

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from reviewqa.errors import ReviewqaError
+from reviewqa.index.build_vectors import build_encoder
 from reviewqa.index.embed import Encoder, model_name
 from reviewqa.index.metrics import mean, ndcg_at_k, recall_at_k
 from reviewqa.index.search import SearchIndex, open_index
@@ -97,7 +98,7 @@ def build_beir_index(
     Only the document vectors are cached: the rest of the index is rebuilt each run in seconds.
     """
     passages = beir_passages(dataset.corpus)
-    vectors_path = cache_dir / f"{dataset.name}-{_cache_key(settings, dataset)}.npy"
+    vectors_path = cache_dir / f"{dataset.name}-{_cache_key(encoder, dataset)}.npy"
     embed_seconds = 0.0
     if vectors_path.exists():
         vectors = np.load(vectors_path, allow_pickle=False)
@@ -123,9 +124,9 @@ def build_beir_index(
     return index, embed_seconds
 
 
-def _cache_key(settings: Settings, dataset: BeirDataset) -> str:
+def _cache_key(encoder: Encoder, dataset: BeirDataset) -> str:
     stat = dataset.corpus_path.stat()
-    text = f"{model_name(settings.model_path)}|{stat.st_size}|{stat.st_mtime_ns}|heading+text|v1"
+    text = f"{encoder.space}|{stat.st_size}|{stat.st_mtime_ns}|heading+text|v1"
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -151,7 +152,7 @@ def run_beir(
     dataset = load_beir(directory, split)
     cache_dir = cache_dir or Path(tempfile.gettempdir()) / "reviewqa-bench-cache"
     cache_dir.mkdir(parents=True, exist_ok=True)
-    encoder = Encoder(settings.model_path, batch_size=settings.embed_batch_size)
+    encoder = build_encoder(settings)
     with tempfile.TemporaryDirectory(prefix="reviewqa-beir-") as index_dir:
         index, embed_seconds = build_beir_index(settings, dataset, cache_dir, Path(index_dir), encoder)
     # Embed all (expanded) queries in one batch; search() then finds them in the index's query cache.
@@ -174,7 +175,7 @@ def run_beir(
         "split": split,
         "documents": len(dataset.corpus),
         "queries": len(dataset.queries),
-        "model": model_name(settings.model_path),
+        "model": f"{model_name(settings.model_path)} ({settings.embed_backend})",
         "settings": {
             "fusion": settings.fusion,
             "rrf_k": settings.rrf_k,

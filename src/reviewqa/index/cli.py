@@ -29,10 +29,14 @@ def index_command(settings: Settings, force: bool) -> None:
         ingest_and_report(settings, warn_keyless=False)
     manifest = build_index(settings, force=force, derived_writers=DERIVED_WRITERS)
     counts = manifest["counts"]
+    embedding = manifest.get("embedding") or {}
+    embedded = sum(c["embedded"] for c in embedding.get("counts", {}).values())
+    texts = sum(c["texts"] for c in embedding.get("counts", {}).values())
     click.echo(
         f"index ready at {settings.index_dir / 'current'}: {counts['passages']} passages, "
         f"{counts['sentences']} sentences, {counts['abbreviations']} abbreviations, "
         f"{manifest['dense']['kind']} dense index, model {manifest['model']['name']} "
+        f"({embedding.get('backend', 'torch')}; {embedded} of {texts} texts embedded, the rest cached) "
         f"(built {manifest['built_at']})"
     )
 

@@ -1,4 +1,5 @@
-"""Sentence embeddings from a local sentence-transformers model directory (offline)."""
+"""Sentence embeddings from a local sentence-transformers model directory (offline), with torch or
+onnxruntime (int8)."""
 
 from __future__ import annotations
 
@@ -15,9 +16,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from reviewqa.errors import ReviewqaError
+from reviewqa.index.onnx_model import file_sha256, mean_pool
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
+
+    from reviewqa.index.onnx_model import OnnxEmbedder
 
 log = logging.getLogger(__name__)
 
@@ -32,18 +36,41 @@ def model_name(model_path: str) -> str:
     return path.parent.name if path.name == "model" else path.name
 
 
+EMBED_BACKENDS = ("torch", "onnx-int8")
+
+
+def cores() -> int:
+    """The cores this process may run on (the affinity mask, not the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
 @dataclass
 class Encoder:
-    """Encodes texts to L2-normalised float32 vectors; ``threads`` bounds torch's intra-op threads.
+    """Encodes texts to L2-normalised float32 vectors with the ``torch`` (sentence-transformers, fp32)
+    or ``onnx-int8`` backend (:mod:`reviewqa.index.onnx_model`, the int8 file at ``onnx_path``).
 
-    One short query gains little from many threads, and the service runs one process per core, so
-    query-time encoders use one thread; a build uses every core.
+    ``threads`` bounds the backend's intra-op threads (0: every core). One short query gains little from
+    many threads, and the service runs one process per core, so query-time encoders use one thread; a
+    build uses every core.
     """
 
     model_path: str
     batch_size: int = 64
     threads: int = 0  # 0: every core
+    backend: str = "torch"
+    onnx_path: Path | None = None
     _model: SentenceTransformer | None = field(default=None, init=False, repr=False)
+    _onnx: OnnxEmbedder | None = field(default=None, init=False, repr=False)
+    _space: str | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.backend not in EMBED_BACKENDS:
+            raise ValueError(f"unknown embedding backend {self.backend!r}: use {' or '.join(EMBED_BACKENDS)}")
+        if self.backend == "onnx-int8" and self.onnx_path is None:
+            raise ValueError("the onnx-int8 backend needs the path of its int8 model")
 
     @property
     def model(self) -> SentenceTransformer:
@@ -52,7 +79,19 @@ class Encoder:
         return self._model
 
     @property
+    def onnx(self) -> OnnxEmbedder:
+        if self._onnx is None:
+            from reviewqa.index.onnx_model import OnnxEmbedder
+
+            check_model_dir(self.model_path)
+            assert self.onnx_path is not None
+            self._onnx = OnnxEmbedder(self.onnx_path, self.model_path, self.threads or cores())
+        return self._onnx
+
+    @property
     def dimension(self) -> int:
+        if self.backend == "onnx-int8":
+            return self.onnx.dimension
         model = self.model
         # sentence-transformers 6 renamed the method (the old name warns).
         dimension_of = (
@@ -63,9 +102,27 @@ class Encoder:
             dim = int(self.model.encode(["x"]).shape[1])
         return int(dim)
 
+    @property
+    def space(self) -> str:
+        """Names the vector space: equal for two encoders exactly when they give the same vectors
+        (backend, and the digest of the weights they run); the key of cached vectors."""
+        if self._space is None:
+            if self.backend == "onnx-int8":
+                assert self.onnx_path is not None
+                self._space = f"onnx-int8:{file_sha256(self.onnx_path)[:32]}"
+            else:
+                weights = sorted(Path(self.model_path).glob("*.safetensors")) or sorted(
+                    Path(self.model_path).glob("*.bin")
+                )
+                digest = ",".join(file_sha256(path)[:32] for path in weights) or model_name(self.model_path)
+                self._space = f"torch:{digest}"
+        return self._space
+
     def encode(self, texts: list[str], *, progress: bool = False) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        if self.backend == "onnx-int8":
+            return self._encode_onnx(texts, progress)
         self._apply_threads()
         vectors = self.model.encode(
             texts,
@@ -76,10 +133,24 @@ class Encoder:
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
+    def _encode_onnx(self, texts: list[str], progress: bool) -> np.ndarray:
+        """One text per run. Dynamic int8 quantisation scales activations per tensor, so in a batch a
+        text's vector would depend on its batch-mates (cosine 0.987 to the text alone at batch 64);
+        alone, a text always gets the same vector, needs no padding, and ran fastest here too
+        (docs/indexing.md)."""
+        encodings = self.onnx.tokenize(texts)
+        rows = range(len(texts))
+        if progress:
+            from tqdm import tqdm
+
+            rows = tqdm(rows, desc="Texts", unit="text")
+        vectors = [mean_pool(*self.onnx.token_vectors([encodings[i]]))[0] for i in rows]
+        return np.stack(vectors)
+
     def _apply_threads(self) -> None:
         import torch
 
-        wanted = self.threads or os.cpu_count() or 1
+        wanted = self.threads or cores()
         if torch.get_num_threads() != wanted:
             torch.set_num_threads(wanted)
 
@@ -194,14 +265,20 @@ def _own_copy(error: BaseException) -> BaseException:
     return twin.with_traceback(error.__traceback__)
 
 
-def load_model(model_path: str) -> SentenceTransformer:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a local directory never needs the hub
+def check_model_dir(model_path: str) -> Path:
+    """``model_path`` as a Path if it holds a model; ModelNotFoundError (saying what to do) if not."""
     path = Path(model_path) if model_path else None
     if path is None or (not (path / "modules.json").exists() and not (path / "config.json").exists()):
         raise ModelNotFoundError(
             f"embedding model not found at {model_path!r}: set model_path to a local "
             "sentence-transformers model directory, then run `reviewqa index`"
         )
+    return path
+
+
+def load_model(model_path: str) -> SentenceTransformer:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a local directory never needs the hub
+    path = check_model_dir(model_path)
     from sentence_transformers import SentenceTransformer
     from transformers.utils import logging as transformers_logging
 

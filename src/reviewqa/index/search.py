@@ -16,6 +16,7 @@ from reviewqa.corpus.ingest import read_passages
 from reviewqa.errors import IndexNotReadyError, QuestionError, ReviewqaError
 from reviewqa.index import store
 from reviewqa.index.abbreviations import QueryExpander
+from reviewqa.index.build_vectors import encoder_fits, query_encoder
 from reviewqa.index.dense import load_dense, reconstruct, search_dense, set_ef_search
 from reviewqa.index.embed import Encoder, QueryBatcher
 from reviewqa.index.fusion import reciprocal_rank_fusion, top, weighted_fusion
@@ -87,7 +88,10 @@ class SearchIndex:
         self._neighbours = _neighbour_map(self.passages)
         self.query_cache = LRUCache(self.settings.query_cache_size)
         # Concurrent threads' query vectors are encoded together (see QueryBatcher); per index, not global.
-        self.query_batcher = QueryBatcher(self.encoder.encode, max_batch=self.settings.query_batch_max)
+        # The encoder is looked up per batch: benchmarks swap in the build's encoder after loading.
+        self.query_batcher = QueryBatcher(
+            lambda texts: self.encoder.encode(texts), max_batch=self.settings.query_batch_max
+        )
         self.expander = QueryExpander(self.abbreviations)
 
     def derived(self, name: str, build: Callable[[SearchIndex], T]) -> T:
@@ -319,9 +323,8 @@ def open_index(
         raise IndexNotReadyError(f"the index at {directory} is corrupt ({exc}). {store.RUN_INDEX}") from exc
     _check_consistent(directory, manifest["counts"]["passages"], len(passages), bm25.size)
     dense = None if lazy_dense else _read_dense(dense_path, settings, len(passages))
-    encoder = encoder or Encoder(
-        settings.model_path, batch_size=settings.embed_batch_size, threads=settings.query_threads
-    )
+    if encoder is None or not encoder_fits(encoder, manifest):
+        encoder = query_encoder(settings, directory, manifest)  # the backend the index was embedded with
     return SearchIndex(
         settings=settings,
         manifest=manifest,

@@ -43,6 +43,13 @@ from reviewqa.fileio import (
     swap_in_version,
 )
 from reviewqa.index.abbreviations import mine_document_abbreviations
+from reviewqa.index.build_vectors import (
+    build_encoder,
+    embed_for_index,
+    embedding_change,
+    embedding_manifest,
+    install_model,
+)
 from reviewqa.index.dense import DenseParams, build_dense_index, index_kind, save_dense
 from reviewqa.index.embed import Encoder, model_name
 from reviewqa.index.lexical import Bm25Index
@@ -285,32 +292,26 @@ def write_index(
     command line passes them in.
     """
     started = time.perf_counter()
-    encoder = encoder or Encoder(settings.model_path, batch_size=settings.embed_batch_size)
+    encoder = encoder or build_encoder(settings)
     texts = [retrieval_text(p) for p in passages]
     sentence_keys, sentence_rows = _unique_sentences(passages)
-    to_embed = (len(texts) if passage_vectors is None else 0) + (len(sentence_keys) if embed_sentences else 0)
+    sentence_texts = [key[3] for key in sentence_keys] if embed_sentences else None
+    on_embedded = None if progress is None else partial(progress, "embedding")
+    vectors = embed_for_index(settings, encoder, texts, sentence_texts, passage_vectors, progress=on_embedded)
+    if not embed_sentences:
+        sentence_rows = np.zeros(0, dtype=np.int32)
+    dimension = int(vectors.passages.shape[1])
+    install_model(encoder, directory)
     if progress is not None:
-        progress("embedding", 0, to_embed)
-    if passage_vectors is None:
-        log.info("embedding %d passages", len(passages))
-        passage_vectors = encoder.encode(texts, progress=True)
-    dimension = int(passage_vectors.shape[1])
+        progress("swapping", 0, 0)
 
     params = DenseParams(
         settings.approx_threshold, settings.hnsw_m, settings.hnsw_ef_construction, settings.hnsw_ef_search
     )
-    dense = build_dense_index(passage_vectors, params)
+    dense = build_dense_index(vectors.passages, params)
     save_dense(dense, directory / DENSE)
 
-    if embed_sentences:
-        log.info("embedding %d sentences", len(sentence_keys))
-        sentence_vectors = encoder.encode([key[3] for key in sentence_keys], progress=True)
-    else:
-        sentence_vectors = np.zeros((0, dimension), dtype=np.float32)
-        sentence_rows = np.zeros(0, dtype=np.int32)
-    if progress is not None:
-        progress("swapping", 0, 0)
-    np.save(directory / SENTENCE_VECTORS, sentence_vectors, allow_pickle=False)
+    np.save(directory / SENTENCE_VECTORS, vectors.sentences, allow_pickle=False)
     np.save(directory / SENTENCE_ROWS, sentence_rows, allow_pickle=False)
     _write_jsonl(
         directory / SENTENCES,
@@ -342,6 +343,7 @@ def write_index(
             "chunk_tokens": settings.chunk_tokens,
             "chunk_overlap_sentences": settings.chunk_overlap_sentences,
         },
+        "embedding": embedding_manifest(encoder, vectors.counts, vectors.sentence_method),
         "corpus_fingerprint": fingerprint,
         "dense": {
             "kind": index_kind(dense),
@@ -578,6 +580,9 @@ def check_build(
     dense_change = _dense_settings_change(settings, manifest)
     if dense_change:
         raise IndexStateError(f"the index is stale: {dense_change} since it was built. {RUN_INDEX}", "stale")
+    vector_change = embedding_change(settings, manifest)
+    if vector_change:
+        raise IndexStateError(f"the index is stale: {vector_change}. {RUN_INDEX}", "stale")
     try:
         fingerprint = (
             fingerprints.fingerprint(settings) if fingerprints is not None else corpus_fingerprint(settings)
