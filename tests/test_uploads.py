@@ -331,3 +331,24 @@ def test_an_interrupted_job_is_put_back_and_run_again(project: Settings) -> None
     failed = run(project, "notes")[-1]
     assert failed.stage == "failed" and "interrupted 2 times" in failed.message
     assert sorted(p.name for p in notes.documents_dir.iterdir()) == ["glimmer.txt", "quartz.txt"]
+
+
+def test_adding_a_document_embeds_only_its_own_texts(project: Settings) -> None:
+    """The collection's other texts come from its vector cache (counted in the build manifest)."""
+    notes = project.for_collection("notes")
+    before = store.read_manifest(store.current_build(notes))["embedding"]["counts"]
+    assert upload(client_for(project), "notes", "quartz.txt", PAPER.encode()).status_code == 202
+    [job] = run(project, "notes")
+    assert job.stage == "done", job.message
+    build = store.current_build(notes)
+    counts = store.read_manifest(build)["embedding"]["counts"]
+    rows = [json.loads(line) for line in (build / store.PASSAGES).open(encoding="utf-8")]
+    own_passages = sum(row["document"] == "quartz" for row in rows)
+    sentences = [json.loads(line) for line in (build / store.SENTENCES).open(encoding="utf-8")]
+    own_sentences = {row["text"] for row in sentences if row["document"] == "quartz"}
+    assert own_passages >= 1 and own_sentences
+    assert counts["passages"] == {
+        "texts": before["passages"]["texts"] + own_passages,
+        "embedded": own_passages,
+    }
+    assert counts["sentences"] == {"texts": len(sentences), "embedded": len(own_sentences)}
