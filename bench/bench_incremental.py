@@ -23,28 +23,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from corpora import COVIDQA_DIR, write_corpus  # bench/corpora.py: COVID-QA articles as .txt documents
+
 from reviewqa.answer.stats import DERIVED_WRITERS
 from reviewqa.corpus.ingest import check_document, document_id
 from reviewqa.index import build_index
 from reviewqa.index.store import current_build
 from reviewqa.settings import PROJECT_ROOT, Settings
 
-SHARED = PROJECT_ROOT.parent / "shared"
-COVIDQA_ARTICLES = SHARED / "benchmarks" / "covidqa" / "articles.jsonl"
-DEFAULT_PDF = SHARED / "corpora" / "oa-pdfs" / "standalone_Vedovato2024_Diabetologia_KCNJ11-LoF-diabetes.pdf"
+COVIDQA_ARTICLES = COVIDQA_DIR / "articles.jsonl"
+OA_PDFS = PROJECT_ROOT.parent / "shared" / "corpora" / "oa-pdfs"
+DEFAULT_PDF = OA_PDFS / "standalone_Vedovato2024_Diabetologia_KCNJ11-LoF-diabetes.pdf"
 DEFAULT_CACHE = Path("/work/cache/collections/incremental")
-
-
-def write_covidqa(documents_dir: Path, splits: tuple[str, ...] = ("train", "dev")) -> int:
-    documents_dir.mkdir(parents=True, exist_ok=True)
-    written = 0
-    with COVIDQA_ARTICLES.open(encoding="utf-8") as fh:
-        for line in fh:
-            article = json.loads(line)
-            if article["split"] in splits:
-                (documents_dir / f"{article['document']}.txt").write_text(article["text"], encoding="utf-8")
-                written += 1
-    return written
 
 
 def project(root: Path) -> Settings:
@@ -97,7 +87,7 @@ def main() -> int:
 
     base = project(args.cache / "base")
     if not base.documents_dir.is_dir():
-        print(f"writing the COVID-QA train and dev articles: {write_covidqa(base.documents_dir)} documents")
+        print(f"writing the COVID-QA train and dev articles: {write_corpus(base.documents_dir)} documents")
     times: dict[str, tuple[float, float]] = {}
     print(f"load average before: {load()}")
     with timed("base build (skipped when cached)", times):
