@@ -209,11 +209,14 @@ class IndexHolder:
 
 
 def same_vector_space(manifest: dict[str, Any], other: dict[str, Any]) -> bool:
-    """Whether two builds embed queries alike (same model and embedding backend), so one query encoder
-    serves both."""
-    return manifest.get("model") == other.get("model") and manifest.get("embedding", {}).get(
-        "backend"
-    ) == other.get("embedding", {}).get("backend")
+    """Whether two builds embed queries alike (the same model, backend and exported model file), so one
+    query encoder serves both."""
+
+    def space(built: dict[str, Any]) -> tuple[object, ...]:
+        embedding = built.get("embedding") or {}
+        return built.get("model"), embedding.get("backend"), embedding.get("model_sha256")
+
+    return space(manifest) == space(other)
 
 
 def warm_up(index: SearchIndex) -> None:
@@ -361,11 +364,3 @@ class ServiceState:
     def index(self) -> IndexHolder:
         """The default collection's index holder."""
         return self.collections.default.index
-
-    @property
-    def fingerprints(self) -> FingerprintMemo:
-        return self.collections.default.fingerprints
-
-    @property
-    def health_log(self) -> HealthLog:
-        return self.collections.default.health_log
