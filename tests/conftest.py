@@ -65,3 +65,18 @@ def app(review_index):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def collections_template(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """A small project, built once per session: the review's first sections (the base collection) and a
+    collection "notes" of one document. Tests that change it work on a copy (collection_support)."""
+    from collection_support import notes_collection
+    from fault_support import small_project
+
+    from reviewqa.index import build_index
+
+    settings = small_project(tmp_path_factory.mktemp("collections-template") / "project")
+    build_index(settings)
+    notes_collection(settings)
+    return settings

@@ -786,3 +786,78 @@ def save_screenshot(driver, folders: list[Path], name: str) -> None:
     for folder in folders:
         folder.mkdir(parents=True, exist_ok=True)
         assert driver.save_screenshot(str(folder / name))
+
+
+@pytest.fixture(scope="module")
+def collections_url(collections_template, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The small review beside a second collection, "notes"; uploads allowed (this machine, no token)."""
+    from collection_support import copy_of
+
+    settings = copy_of(collections_template, tmp_path_factory.mktemp("collections-browser") / "project")
+    with live_server(create_app(settings)) as url:
+        yield url
+
+
+def test_choose_a_collection_add_a_document_and_follow_its_progress(
+    browser, collections_url: str, tmp_path: Path
+) -> None:
+    from collection_support import NOTES_QUESTION
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    browser.get(collections_url + "/")
+    picker = Select(wait_for(browser, "#collection-picker:not([hidden]) #collection-select")[0])
+    assert [o.get_attribute("value") for o in picker.options] == ["review", "notes"]
+    picker.select_by_value("notes")
+    WebDriverWait(browser, WAIT_S).until(lambda d: text_of(d.find_element(By.ID, "document-count")) == "(1)")
+    answer = ask(browser, NOTES_QUESTION)
+    assert "forty percent" in text_of(answer)
+
+    paper = tmp_path / "Quartz lanterns <img src=x>.txt"
+    paper.write_text(
+        "Quartz lanterns\n\nThe quartz lantern study followed 310 lighthouse keepers and found that blue "
+        "quartz lanterns halved night-time eye strain compared with amber ones.\n",
+        encoding="utf-8",
+    )
+    browser.find_element(By.CSS_SELECTOR, "#documents-menu summary").click()
+    browser.find_element(By.ID, "upload-file").send_keys(str(paper))
+    name = browser.find_element(By.ID, "upload-collection")
+    assert name.get_attribute("value") == "notes"
+    name.clear()
+    name.send_keys("lanterns")  # a new collection
+    browser.find_element(By.ID, "upload-button").click()
+    seen: list[tuple[str, str]] = []
+
+    def finished(driver) -> bool:
+        status = text_of(driver.find_element(By.ID, "job-status"))
+        value = driver.find_element(By.ID, "job-progress").get_attribute("value")
+        if status and (not seen or seen[-1] != (status, value)):
+            seen.append((status, value))
+        return status.startswith(("Added", "Could not"))
+
+    WebDriverWait(browser, 120, poll_frequency=0.1).until(finished)
+    assert seen[-1][0].startswith("Added Quartz-lanterns-img-src-x.txt"), seen
+    assert float(seen[-1][1]) == 1.0
+    assert any(status.endswith(("Waiting to start", "Reading the document")) for status, _ in seen[:-1]), seen
+    assert [float(value) for _, value in seen] == sorted(float(value) for _, value in seen)
+    # The page moved to the new collection, which answers from the new document.
+    selected = Select(browser.find_element(By.ID, "collection-select"))
+    WebDriverWait(browser, WAIT_S).until(
+        lambda _: selected.first_selected_option.get_attribute("value") == "lanterns"
+    )
+    answer = ask(browser, "Which quartz lanterns halved night-time eye strain?")
+    assert "blue quartz" in text_of(answer)
+
+    browser.set_window_size(390, 844)
+    assert browser.execute_script("return document.documentElement.scrollWidth - window.innerWidth") <= 0
+
+
+def test_no_upload_form_when_uploads_are_not_allowed(browser, collections_template) -> None:
+    from selenium.webdriver.common.by import By
+
+    with live_server(create_app(collections_template.replace(host="0.0.0.0"))) as url:
+        browser.get(url + "/")
+        wait_for(browser, "#collection-picker:not([hidden])")
+        browser.find_element(By.CSS_SELECTOR, "#documents-menu summary").click()
+        wait_for(browser, "#document-list .document")
+        assert not browser.find_element(By.ID, "upload-form").is_displayed()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 
 import pytest
 from flask import Flask
@@ -344,7 +345,12 @@ def test_health_is_ready_with_the_manifest(client: FlaskClient, review_index) ->
 def test_openapi_spec_describes_every_route(client: FlaskClient, app: Flask) -> None:
     spec = client.get("/api/v1/openapi.json").get_json()
     assert spec["openapi"].startswith("3.")
-    documented = {"/api/v1" + path.replace("{passage_id}", "<path:passage_id>") for path in spec["paths"]}
+    # Ids that may contain "/" are routed as path:, the others as plain segments.
+    flask_path = re.compile(r"\{(passage_id|document)\}|\{(\w+)\}")
+    documented = {
+        "/api/v1" + flask_path.sub(lambda m: f"<path:{m[1]}>" if m[1] else f"<{m[2]}>", path)
+        for path in spec["paths"]
+    }
     routed = {rule.rule for rule in app.url_map.iter_rules() if rule.rule.startswith("/api/v1/")}
     assert documented == routed
     assert spec["paths"]["/ask"]["post"]["requestBody"]["content"]["application/json"]

@@ -37,10 +37,15 @@ class ServiceError(ReviewqaError):
 @dataclass(frozen=True)
 class ServiceClient:
     base_url: str  # e.g. "http://127.0.0.1:8000", no trailing slash
+    collection: str | None = None  # the collection to ask (None: the service's default)
 
     def health(self, timeout: float = PROBE_TIMEOUT_S) -> dict[str, Any]:
-        """The health report (ready or not); ServiceError when nothing answers like a reviewqa service."""
-        status, body = self._call("GET", "/health", None, timeout)
+        """The health report (ready or not) of the collection; ServiceError when nothing answers like a
+        reviewqa service, or the service has no such collection."""
+        status, body = self._call("GET", "/health" + self._query({}), None, timeout)
+        error = body.get("error", {}) if isinstance(body, dict) else {}
+        if status == 404 and isinstance(error, dict) and error.get("code") == "collection_not_found":
+            raise ServiceError(f"the service at {self.base_url} has no collection {self.collection!r}")
         if not isinstance(body, dict) or "ready" not in body:
             raise ServiceError(f"{self.base_url} does not answer like a reviewqa service (HTTP {status})")
         return body
@@ -53,10 +58,17 @@ class ServiceClient:
             payload["top_k"] = top_k
         if history:
             payload["history"] = history
+        if self.collection is not None:
+            payload["collection"] = self.collection
         return self._ok("POST", "/ask", payload)
 
     def search(self, query: str, k: int, mode: str) -> dict[str, Any]:
-        return self._ok("GET", "/search?" + urllib.parse.urlencode({"q": query, "k": k, "mode": mode}), None)
+        return self._ok("GET", "/search" + self._query({"q": query, "k": k, "mode": mode}), None)
+
+    def _query(self, parameters: dict[str, Any]) -> str:
+        if self.collection is not None:
+            parameters = {**parameters, "collection": self.collection}
+        return "?" + urllib.parse.urlencode(parameters) if parameters else ""
 
     def _ok(self, method: str, path: str, payload: dict[str, Any] | None) -> dict[str, Any]:
         status, body = self._call(method, path, payload, REQUEST_TIMEOUT_S)
@@ -114,16 +126,16 @@ def choose_service(settings: Settings, url: str | None, local: bool) -> ServiceC
     if local:
         return ServiceChoice(None, "--local: loading the index here")
     if url:
-        client = ServiceClient(url.rstrip("/"))
+        client = ServiceClient(url.rstrip("/"), settings.collection)
         health = client.health(timeout=REQUEST_TIMEOUT_S)
         if not health["ready"]:
             raise ServiceError(f"the service at {client.base_url} is not ready: {health.get('reason')}")
         return ServiceChoice(client, f"using the service at {client.base_url}")
-    client = ServiceClient(default_url(settings))
+    client = ServiceClient(default_url(settings), settings.collection)
     try:
         health = client.health()
-    except ServiceError:
-        return ServiceChoice(None, f"no service at {client.base_url}: loading the index here")
+    except ServiceError as exc:
+        return ServiceChoice(None, f"{exc}: loading the index here")
     if not health["ready"]:
         return ServiceChoice(None, f"the service at {client.base_url} is not ready: loading the index here")
     if not _same_index(settings, health.get("manifest")):

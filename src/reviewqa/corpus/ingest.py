@@ -6,6 +6,10 @@ Writes into ``settings.index_dir``: ``passages.jsonl`` (one ``Passage.to_dict()`
 review documents), ``clean/<doc_id>.txt`` (the cleaned text all offsets index into) and ``ingest.json``
 (the corpus fingerprint these artifacts were made from).
 
+A document whose file, ``documents.toml`` entry, reader and chunk settings are those of the last ingest is
+taken from the artifacts of that ingest instead of being read again (adding one PDF to a collection reads
+that PDF alone); its record carries the key of what it was made from (``reuse_key``).
+
 They are written together, as one transaction: into ``ingested/.building-<id>/``, which is renamed to
 ``ingested/<id>/`` and made current by replacing the symlink ``ingested/current`` in one rename. The five
 names in ``index/`` are fixed symlinks into ``ingested/current/``, so they all change at once or not at
@@ -109,11 +113,29 @@ class _Ingested:
     reading: dict[str, Any] = field(default_factory=dict)  # how the document was read, for the report
 
 
+@dataclass
+class _Written:
+    """One document as the artifacts hold it: its record in documents.json, its passages, its clean text."""
+
+    record: dict[str, Any]
+    passages: list[Passage]
+    text: str
+
+    @classmethod
+    def of(cls, item: _Ingested, reuse_key: str) -> _Written:
+        return cls({**_document_record(item), "reuse_key": reuse_key}, item.passages, item.document.text)
+
+
 def ingest(
-    settings: Settings, *, progress: bool = False, readers: Mapping[str, Reader] | None = None
+    settings: Settings,
+    *,
+    progress: bool = False,
+    readers: Mapping[str, Reader] | None = None,
+    on_document: Callable[[int, int], None] | None = None,
 ) -> IngestResult:
     """Ingest the corpus of ``settings`` and write its artifacts; unreadable or empty files are skipped
-    with a warning. Raises ``CorpusError`` when there is nothing to ingest."""
+    with a warning. Raises ``CorpusError`` when there is nothing to ingest. ``on_document(done, total)`` is
+    called as documents are read (background jobs report it)."""
     readers = READERS if readers is None else readers
     documents_dir = settings.documents_dir
     files, refused = scan_documents(documents_dir, readers)
@@ -125,17 +147,25 @@ def ingest(
     table = load_document_table(toml_path)
     _warn_unmatched_entries(table, files, documents_dir, toml_path)
     count_tokens = token_counter(settings.encoding)
+    earlier = _earlier_documents(settings)
 
-    ingested: list[_Ingested] = []
+    ingested: list[_Written] = []
     seen_ids: dict[str, str] = {}
     show_progress = progress and len(files) >= PROGRESS_MIN_DOCUMENTS
-    for path in tqdm(files, desc="ingest", unit="doc", disable=not show_progress):
+    for done, path in enumerate(tqdm(files, desc="ingest", unit="doc", disable=not show_progress)):
+        if on_document is not None:
+            on_document(done, len(files))
         relative = path.relative_to(documents_dir).as_posix()
         doc_id = document_id(relative)
         if doc_id in seen_ids:
             skipped.append(_skip(relative, f"same document id as {seen_ids[doc_id]}; rename one of them"))
             continue
         seen_ids[doc_id] = relative
+        key = reuse_key(settings, readers, path, relative, table.get(relative))
+        reused = earlier[relative].reuse(settings, key) if relative in earlier else None
+        if reused is not None:
+            ingested.append(reused)
+            continue
         meta = document_meta(relative, table.get(relative), toml_path)
         with _PageProgress(relative, enabled=progress) as pages:
             try:
@@ -148,10 +178,28 @@ def ingest(
         if result is None:
             skipped.append(_skip(relative, "empty document (no text to index)"))
             continue
-        ingested.append(result)
+        ingested.append(_Written.of(result, key))
     if not ingested:
         raise CorpusError(f"none of the {len(files)} files in {documents_dir} could be ingested")
     return _write_outputs(settings, ingested, skipped, fingerprint)
+
+
+def check_document(
+    settings: Settings, path: Path, relative: str, *, on_page: Callable[[int, int], None] | None = None
+) -> int:
+    """Read, clean and chunk the one file ``path`` as it would be ingested under the name ``relative``, and
+    return how many passages it gives; CorpusError saying why when it gives none (unreadable, no text
+    layer, empty). Nothing is written: a document is checked before it joins a corpus."""
+    toml_path = documents_toml_path(settings.corpus_dir)
+    meta = document_meta(relative, load_document_table(toml_path).get(relative), toml_path)
+    try:
+        raw = read_document(path, READERS, on_page=on_page)
+    except UnreadableDocumentError as exc:
+        raise CorpusError(str(exc).replace(str(path), relative)) from exc
+    result = _ingest_document(relative, raw, meta, settings, token_counter(settings.encoding))
+    if result is None or not result.passages:
+        raise CorpusError(f"{relative} has no text to index (empty, or only front matter)")
+    return len(result.passages)
 
 
 class _PageProgress:
@@ -345,7 +393,7 @@ def _document_record(item: _Ingested) -> dict[str, Any]:
 
 
 def _write_outputs(
-    settings: Settings, ingested: list[_Ingested], skipped: list[SkippedDocument], fingerprint: str
+    settings: Settings, ingested: list[_Written], skipped: list[SkippedDocument], fingerprint: str
 ) -> IngestResult:
     """Write every artifact into a new version folder and swap it in; all of them or none."""
     versions = settings.index_dir / INGESTED_FOLDER
@@ -404,23 +452,23 @@ def _link_artifacts(index_dir: Path) -> None:
 
 
 def _write_artifacts(
-    directory: Path, ingested: list[_Ingested], skipped: list[SkippedDocument], fingerprint: str
+    directory: Path, ingested: list[_Written], skipped: list[SkippedDocument], fingerprint: str
 ) -> IngestResult:
-    records = [_document_record(item) for item in ingested]
+    records = [item.record for item in ingested]
     cited = sorted(
         {
             key
             for item in ingested
-            if item.document.kind == "review"
+            if item.record["kind"] == "review"
             for p in item.passages
             for key in p.cited_works
         }
     )
     clean_dir = directory / CLEAN_FOLDER
     for item in ingested:
-        path = clean_dir / f"{item.document.doc_id}.txt"
+        path = clean_dir / f"{item.record['doc_id']}.txt"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(item.document.text, encoding="utf-8", newline="")
+        path.write_text(item.text, encoding="utf-8", newline="")
     lines = (json.dumps(p.to_dict(), ensure_ascii=False) for item in ingested for p in item.passages)
     (directory / PASSAGES_FILE).write_text("".join(line + "\n" for line in lines), encoding="utf-8")
     _write_json(directory / DOCUMENTS_FILE, records)
@@ -428,9 +476,9 @@ def _write_artifacts(
     result = IngestResult(
         documents=records,
         passages=sum(len(item.passages) for item in ingested),
-        sentences=sum(item.sentences for item in ingested),
-        sections=sum(len(item.cleaned.sections) for item in ingested),
-        pages=sum(len(item.document.pages) for item in ingested),
+        sentences=sum(record["sentences"] for record in records),
+        sections=sum(len(record["sections"]) for record in records),
+        pages=sum(record["pages"] for record in records),
         cited_works=cited,
         skipped=skipped,
         fingerprint=fingerprint,
@@ -443,6 +491,65 @@ def _write_artifacts(
     }
     _write_json(directory / INGEST_FILE, manifest)
     return result
+
+
+def reuse_key(
+    settings: Settings,
+    readers: Mapping[str, Reader],
+    path: Path,
+    relative: str,
+    entry: dict[str, Any] | None,
+) -> str:
+    """What a document's artifacts are made from: its bytes, its documents.toml entry, the reader of its
+    type and the chunk settings. The same key, the same artifacts."""
+    reader = readers.get(path.suffix.lower())
+    made_from = [
+        CORPUS_FORMAT_VERSION,
+        settings.encoding,
+        settings.chunk_tokens,
+        settings.chunk_overlap_sentences,
+        f"{getattr(reader, '__module__', '')}.{getattr(reader, '__qualname__', repr(reader))}",
+        relative,
+        entry,
+        hashlib.sha256(path.read_bytes()).hexdigest(),
+    ]
+    return hashlib.sha256(json.dumps(made_from, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@dataclass
+class _Earlier:
+    """A document of the last ingest: its record and passages (its clean text is read if it is reused)."""
+
+    record: dict[str, Any]
+    passages: list[Passage]
+
+    def reuse(self, settings: Settings, key: str) -> _Written | None:
+        """The document as written last time if it was made from ``key``; None if not, or if its clean
+        text cannot be read (it is then read again)."""
+        if self.record.get("reuse_key") != key:
+            return None
+        try:
+            return _Written(self.record, self.passages, load_clean_text(settings, self.record["doc_id"]))
+        except CorpusError:
+            return None
+
+
+def _earlier_documents(settings: Settings) -> dict[str, _Earlier]:
+    """The documents of the last ingest that can be reused, by path; {} when there is none or it is
+    unreadable (everything is then read again)."""
+    try:
+        records = load_documents(settings)
+        passages = load_passages(settings)
+    except CorpusError:
+        return {}
+    by_document: dict[str, list[Passage]] = {}
+    for passage in passages:
+        by_document.setdefault(passage.document, []).append(passage)
+    return {
+        record["path"]: _Earlier(record, by_document.get(record["doc_id"], []))
+        for record in records
+        if isinstance(record, dict) and record.get("reuse_key") and record.get("path")
+    }
 
 
 def _write_json(path: Path, data: object) -> None:

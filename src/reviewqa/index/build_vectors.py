@@ -148,10 +148,11 @@ class _Texts:
         encode: Callable[[list[str]], np.ndarray],
         cache: VectorCache | None,
         done: dict[str, np.ndarray],
+        on_chunk: Callable[[int], None] | None = None,
     ) -> int:
         """Embed the missing texts not in ``done`` (embedded earlier in this build), in chunks committed
         to the cache as they finish (an interrupted build keeps its work), under a labelled progress
-        bar; returns how many were embedded."""
+        bar; ``on_chunk(count)`` hears of each chunk; returns how many were embedded."""
         self.embedded.update({text: done[text] for text in self.missing if text in done})
         todo = [text for text in self.missing if text not in done]
         with _progress(len(todo), self.what, len(self.texts) - len(todo)) as bar:
@@ -162,6 +163,8 @@ class _Texts:
                     cache.put_many(part, vectors)
                 self.embedded.update(zip(part, vectors, strict=True))
                 bar.update(len(part))
+                if on_chunk is not None:
+                    on_chunk(len(part))
         return len(todo)
 
     def vectors(self, dimension: int) -> np.ndarray:
@@ -239,9 +242,11 @@ def embed_for_index(
     passage_texts: list[str],
     sentence_texts: list[str] | None,
     passage_vectors: np.ndarray | None = None,
+    *,
+    progress: Callable[[int, int], None] | None = None,
 ) -> IndexVectors:
     """The vectors of a build: passages (unless given) and distinct sentences (unless None), through
-    the vector cache."""
+    the vector cache; ``progress(done, total)`` hears how many of the texts to embed are done."""
     counts = EmbedCounts()
     dimension = int(passage_vectors.shape[1]) if passage_vectors is not None else encoder.dimension
     if passage_vectors is not None and sentence_texts is None:  # nothing to embed (benchmarks)
@@ -250,10 +255,12 @@ def embed_for_index(
         wanted = {"passages": passage_texts if passage_vectors is None else None, "sentences": sentence_texts}
         jobs = [_Texts.look_up(what, texts, cache) for what, texts in wanted.items() if texts is not None]
         done: dict[str, np.ndarray] = {}
+        to_embed = len({text for job in jobs for text in job.missing})  # a text of both kinds: once
+        on_chunk = _progress_counter(progress, to_embed)
         with embedding_runner(encoder, sum(len(job.missing) for job in jobs)) as encode:
             for job in jobs:
                 counts.total[job.what] = len(job.texts)
-                counts.embedded[job.what] = job.embed(encode, cache, done)
+                counts.embedded[job.what] = job.embed(encode, cache, done, on_chunk)
                 done.update(job.embedded)
     vectors = {job.what: job.vectors(dimension) for job in jobs}
     return IndexVectors(
@@ -262,6 +269,23 @@ def embed_for_index(
         counts,
         "embedded alone",
     )
+
+
+def _progress_counter(
+    progress: Callable[[int, int], None] | None, total: int
+) -> Callable[[int], None] | None:
+    """``progress(done, total)`` told at once (0 done) and then after each chunk, from chunk sizes."""
+    if progress is None:
+        return None
+    done = 0
+
+    def on_chunk(count: int) -> None:
+        nonlocal done
+        done += count
+        progress(done, total)
+
+    progress(0, total)
+    return on_chunk
 
 
 @contextlib.contextmanager

@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -81,6 +82,9 @@ ABBREVIATIONS = "abbreviations.json"
 BM25_DIR = "bm25"
 RUN_INDEX = "Run `reviewqa index` to build it."
 
+
+# progress(stage, done, total) of a build: "ingesting" (documents), "embedding" (texts), "swapping".
+BuildProgress = Callable[[str, int, int], None]
 
 # Why an index is (not) usable: "corrupt" is damage to fix, the others are states to wait out or rebuild.
 IndexState = Literal["ready", "missing", "stale", "corrupt", "unreadable_corpus"]
@@ -165,11 +169,13 @@ def build_index(
     force: bool = False,
     encoder: Encoder | None = None,
     derived_writers: DerivedWriters | None = None,
+    progress: BuildProgress | None = None,
 ) -> dict[str, Any]:
     """Build ``index/current`` unless it is up to date (then a no-op returning its manifest).
 
     Ingests the corpus first when its passages are missing or older than the corpus.
-    ``derived_writers`` are passed on to ``write_index``.
+    ``derived_writers`` are passed on to ``write_index``. ``progress(stage, done, total)`` hears how far it
+    got: "ingesting" (documents), "embedding" (texts), "swapping".
     """
     from reviewqa.corpus import (
         corpus_fingerprint,
@@ -191,13 +197,20 @@ def build_index(
         fingerprint = corpus_fingerprint(settings)
         if ingested_fingerprint(settings) != fingerprint:
             log.info("passages are missing or stale: ingesting the corpus")
-            ingest(settings)
+            on_document = None if progress is None else partial(progress, "ingesting")
+            ingest(settings, on_document=on_document)
             fingerprint = ingested_fingerprint(settings) or fingerprint
         passages = load_passages(settings)
         documents = load_documents(settings)
         warn_keyless_sources(documents)
         return build_from_passages(
-            settings, passages, documents, fingerprint, encoder=encoder, derived_writers=derived_writers
+            settings,
+            passages,
+            documents,
+            fingerprint,
+            encoder=encoder,
+            derived_writers=derived_writers,
+            progress=progress,
         )
 
 
@@ -209,6 +222,7 @@ def build_from_passages(
     *,
     encoder: Encoder | None = None,
     derived_writers: DerivedWriters | None = None,
+    progress: BuildProgress | None = None,
 ) -> dict[str, Any]:
     """Write an index of ``passages`` into a new build folder and make it ``current``.
 
@@ -235,6 +249,7 @@ def build_from_passages(
             fingerprint,
             encoder=encoder,
             derived_writers=derived_writers,
+            progress=progress,
         )
         fsync_tree(staging)
         _swap_in(staging, settings.index_dir)
@@ -265,6 +280,7 @@ def write_index(
     passage_vectors: np.ndarray | None = None,
     embed_sentences: bool = True,
     derived_writers: DerivedWriters | None = None,
+    progress: BuildProgress | None = None,
 ) -> dict[str, Any]:
     """Write every artifact of an index into ``directory`` and return its manifest.
 
@@ -280,11 +296,14 @@ def write_index(
     texts = [retrieval_text(p) for p in passages]
     sentence_keys, sentence_rows = _unique_sentences(passages)
     sentence_texts = [key[3] for key in sentence_keys] if embed_sentences else None
-    vectors = embed_for_index(settings, encoder, texts, sentence_texts, passage_vectors)
+    on_embedded = None if progress is None else partial(progress, "embedding")
+    vectors = embed_for_index(settings, encoder, texts, sentence_texts, passage_vectors, progress=on_embedded)
     if not embed_sentences:
         sentence_rows = np.zeros(0, dtype=np.int32)
     dimension = int(vectors.passages.shape[1])
     install_model(encoder, directory)
+    if progress is not None:
+        progress("swapping", 0, 0)
 
     params = DenseParams(
         settings.approx_threshold, settings.hnsw_m, settings.hnsw_ef_construction, settings.hnsw_ef_search

@@ -11,9 +11,10 @@ from reviewqa.refs.export import FORMATS
 from reviewqa.service.errors import ApiError
 from reviewqa.service.examples import example_questions
 from reviewqa.service.openapi import build_spec
-from reviewqa.service.state import AnswerCache, LoadedBuild, ServiceState
+from reviewqa.service.state import AnswerCache, CollectionState, LoadedBuild, ServiceState
 from reviewqa.service.validation import json_body, parse_ask, parse_cited_works, parse_search
 from reviewqa.service.views import documents_view, hit_view, passage_detail, work_view, works_to_export
+from reviewqa.settings import SettingsError, check_collection_name
 
 if TYPE_CHECKING:
     from reviewqa.index.store import IndexStatus
@@ -27,21 +28,41 @@ def service_state() -> ServiceState:
     return current_app.extensions["reviewqa"]
 
 
+def collection_state(name: object = None) -> CollectionState:
+    """The collection a request names (a JSON field or the query parameter ``collection``), loaded if this
+    is its first use; the default collection when it names none. 400 for a name that cannot be one, 404
+    (UnknownCollectionError) for one that names no collection."""
+    if name is None:
+        name = request.args.get("collection")
+    if name is not None and not isinstance(name, str):
+        raise ApiError(400, "invalid_collection", "'collection' must be a string")
+    if name is not None:
+        try:
+            check_collection_name(name)
+        except SettingsError as exc:
+            raise ApiError(400, "invalid_collection", str(exc)) from None
+    return service_state().collections.get(name)
+
+
 @api.post("/ask")
 def ask() -> Response:
     from reviewqa.answer import answer
 
     state = service_state()
-    ask_request = parse_ask(json_body(request), state.settings.top_k)
-    build = state.index.build()  # this request finishes on this build even if another is swapped in
-    key = AnswerCache.key(build, ask_request.question, ask_request.top_k, ask_request.history)
+    body = json_body(request)
+    collection = collection_state(body.get("collection"))
+    ask_request = parse_ask(body, collection.settings.top_k)
+    build = collection.index.build()  # this request finishes on this build even if another is swapped in
+    key = AnswerCache.key(
+        collection.name, build, ask_request.question, ask_request.top_k, ask_request.history
+    )
     result = state.answers.get(key)
     cache_status = "hit"
     if result is None:
         cache_status = "miss"
         result = answer(
             ask_request.question,
-            state.settings,
+            collection.settings,
             build.index,
             top_k=ask_request.top_k,
             history=ask_request.history or None,
@@ -54,9 +75,9 @@ def ask() -> Response:
 
 @api.get("/search")
 def search() -> Response:
-    state = service_state()
-    search_request = parse_search(request.args.to_dict(), state.settings.search_mode)
-    index = state.index.get()
+    collection = collection_state()
+    search_request = parse_search(request.args.to_dict(), collection.settings.search_mode)
+    index = collection.index.get()
     hits = index.search(search_request.query, k=search_request.k, mode=search_request.mode)
     return jsonify(
         {
@@ -71,7 +92,7 @@ def search() -> Response:
 
 @api.get("/passages/<path:passage_id>")
 def passage(passage_id: str) -> Response:
-    index = service_state().index.get()
+    index = collection_state().index.get()
     found = index.passage_by_id.get(passage_id)
     if found is None:
         raise ApiError(404, "passage_not_found", f"no passage with id {passage_id!r}")
@@ -80,7 +101,7 @@ def passage(passage_id: str) -> Response:
 
 @api.get("/documents")
 def documents() -> Response:
-    return jsonify({"documents": documents_view(service_state().index.get())})
+    return jsonify({"documents": documents_view(collection_state().index.get())})
 
 
 @api.get("/cited-works")
@@ -88,7 +109,7 @@ def cited_works() -> Response:
     """The works named by key, the documents named by id, and what the given passages cite, as JSON or as
     a BibTeX, RIS or CSV download; the whole bibliography when nothing is named."""
     export = parse_cited_works(request.args)
-    index = service_state().index.get()
+    index = collection_state().index.get()
     for name, values, known in (
         ("key", export.keys, index.bibliography),
         ("doc_id", export.doc_ids, {d["doc_id"] for d in documents_view(index)}),
@@ -109,22 +130,22 @@ def cited_works() -> Response:
 @api.get("/examples")
 def examples() -> Response:
     """Questions for a first visit, made from the documents' headings and titles and answered by them."""
-    return jsonify({"questions": example_questions(service_state().index.get())})
+    return jsonify({"questions": example_questions(collection_state().index.get())})
 
 
 @api.get("/health")
 def health() -> tuple[Response, int]:
-    state = service_state()
-    body = health_report(state)
+    collection = collection_state()
+    body = health_report(collection)
     status = 200 if body["ready"] else 503
-    state.health_log.record(status, body["state"], body["reason"], body["warnings"])
+    collection.health_log.record(status, body["state"], body["reason"], body["warnings"])
     return jsonify(body), status
 
 
-def health_report(state: ServiceState) -> dict[str, Any]:
-    """200 while a build of the index is in service, whatever is on disk: ``warnings`` say what needs
-    attention (a newer build loading or failing to load, a corpus changed since the build, files of the
-    build damaged on disk since it was loaded); 503 only when there is nothing to serve."""
+def health_report(state: CollectionState) -> dict[str, Any]:
+    """200 while a build of the collection's index is in service, whatever is on disk: ``warnings`` say
+    what needs attention (a newer build loading or failing to load, a corpus changed since the build, files
+    of the build damaged on disk since it was loaded); 503 only when there is nothing to serve."""
     from reviewqa.index import index_status
 
     holder = state.index

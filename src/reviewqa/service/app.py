@@ -10,12 +10,15 @@ from typing import TYPE_CHECKING
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
+from reviewqa.collections.registry import UnknownCollectionError
 from reviewqa.errors import IndexNotReadyError, QuestionError, ReviewqaError
 from reviewqa.logsafe import log_safe
 from reviewqa.service.api import api
+from reviewqa.service.collections_api import collections_api
 from reviewqa.service.errors import HTTP_ERROR_CODES, ApiError, error_response
 from reviewqa.service.pages import pages
-from reviewqa.service.state import AnswerCache, IndexHolder, ServiceState
+from reviewqa.service.state import AnswerCache, ServedCollections, ServiceState
+from reviewqa.service.uploads import upload_body_limit
 from reviewqa.settings import Settings
 
 if TYPE_CHECKING:
@@ -39,15 +42,19 @@ def create_app(settings: Settings | None = None, index: SearchIndex | None = Non
         settings = index.settings if index is not None else Settings.load()
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
+    # The body of an upload may be larger (read by the worker too, which takes only this path's bodies up
+    # to it); None when uploads are off.
+    app.config["UPLOAD_MAX_CONTENT_LENGTH"] = upload_body_limit(settings)
     # Read by the gunicorn worker (service/worker.py), which reads whole requests before the app sees them.
     app.config["REQUEST_READ_TIMEOUT_S"] = settings.request_read_timeout_s
     app.json.sort_keys = False  # keep the Answer contract's field order
-    holder = IndexHolder(settings, index)
-    if index is None:
-        # Load now, so the first request does not pay for it; a failure is logged and /api/v1/health says why.
-        holder.reload()
-    app.extensions["reviewqa"] = ServiceState(settings, holder, AnswerCache(settings.answer_cache_size))
+    collections = ServedCollections(settings, index)
+    # Load the default collection now, so the first request does not pay for it; a failure is logged and
+    # /api/v1/health says why. Other collections load on their first request.
+    collections.default.ensure_loaded()
+    app.extensions["reviewqa"] = ServiceState(collections, AnswerCache(settings.answer_cache_size))
     app.register_blueprint(api)
+    app.register_blueprint(collections_api)
     app.register_blueprint(pages)
     app.before_request(_assign_request_id)
     app.after_request(_finish_response)
@@ -87,11 +94,18 @@ def _finish_response(response: Response) -> Response:
 def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def api_error(exc: ApiError) -> Response:
-        return error_response(exc.status, exc.code, exc.message)
+        response = error_response(exc.status, exc.code, exc.message)
+        if exc.status == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="reviewqa uploads"'
+        return response
 
     @app.errorhandler(QuestionError)
     def question_error(exc: QuestionError) -> Response:
         return error_response(400, "invalid_question", str(exc))
+
+    @app.errorhandler(UnknownCollectionError)
+    def unknown_collection(exc: UnknownCollectionError) -> Response:
+        return error_response(404, "collection_not_found", f"no collection named {exc.name!r}")
 
     @app.errorhandler(IndexNotReadyError)
     def index_not_ready(exc: IndexNotReadyError) -> Response:

@@ -36,7 +36,8 @@ def serve(
     dev: bool,
     gunicorn_config: Path | None,
 ) -> None:
-    """Serve the JSON API (/api/v1) and the chat page (/)."""
+    """Serve the JSON API (/api/v1) and the chat page (/), for every collection (the one chosen with
+    --collection or --corpus is the default)."""
     from reviewqa.service.app import create_app
     from reviewqa.service.port import check_port_free
 
@@ -50,8 +51,14 @@ def serve(
     if dev:
         check_dev_host(host)
     check_port_free(host, port)  # at once, not after the seconds of loading and warm-up
+    settings = settings.replace(host=host)  # uploads without a token depend on the address served
     app = create_app(settings)  # loads and warms the build index/current names, once, before forking
     check_index_for_serving(app)
+    if settings.job_runner == "process":
+        from reviewqa.collections.jobs import resume_jobs
+
+        for name in resume_jobs(settings):
+            click.echo(f"resuming the unfinished upload jobs of collection {name}", err=True)
     url = f"http://{_url_host(host)}:{port}/"
     if dev:
         click.echo(f"reviewqa (Flask dev server) on {url}")
@@ -64,7 +71,9 @@ def serve(
     click.echo(f"reviewqa on {url} ({overrides['workers']} gunicorn workers)")
     # SIGHUP: the master loads the build index/current names, then gunicorn replaces the workers with ones
     # forked from it; the old workers finish their requests first.
-    PreloadedGunicorn(app, config_file, overrides, on_reload=app.extensions["reviewqa"].index.reload).run()
+    PreloadedGunicorn(
+        app, config_file, overrides, on_reload=app.extensions["reviewqa"].collections.reload
+    ).run()
 
 
 def check_index_for_serving(app) -> None:  # app: Flask

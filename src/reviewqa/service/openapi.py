@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, get_args
 
 from reviewqa import __version__
+from reviewqa.collections.jobs import STAGES
 from reviewqa.index.store import IndexState
 from reviewqa.refs.export import FORMATS
 from reviewqa.service.validation import (
@@ -17,7 +18,7 @@ from reviewqa.service.validation import (
     MIN_TOP_K,
     SEARCH_MODES,
 )
-from reviewqa.settings import Settings
+from reviewqa.settings import COLLECTION_NAME, Settings
 
 Schema = dict[str, Any]
 
@@ -30,6 +31,10 @@ NULLABLE_STR: Schema = {"type": ["string", "null"]}
 # Python's str.strip(), as the handlers use; the JSON Schema (ECMA-262) \s lacks U+001C-U+001F and U+0085,
 # so they are named, else a question of "\x1d" would be valid by the spec and refused by the service.
 NON_BLANK: Schema = {"type": "string", "minLength": 1, "pattern": r"[^\s\x1c-\x1f\x85]"}
+
+
+COLLECTION_NAME_SCHEMA: Schema = {"type": "string", "pattern": f"^{COLLECTION_NAME.pattern}$"}
+COLLECTION_STATES = [*get_args(IndexState), "empty"]
 
 
 def _ref(name: str) -> Schema:
@@ -64,6 +69,10 @@ def _schemas(settings: Settings) -> dict[str, Schema]:
                         "items": _ref("Turn"),
                         "maxItems": MAX_HISTORY_TURNS,
                         "description": "Earlier turns, oldest first; a follow-up question can lean on them.",
+                    },
+                    "collection": {
+                        **COLLECTION_NAME_SCHEMA,
+                        "description": f"The collection to answer from (default: {settings.collection}).",
                     },
                 },
                 required=["question"],
@@ -214,6 +223,69 @@ def _schemas(settings: Settings) -> dict[str, Schema]:
                 "work_key": {**NULLABLE_STR, "description": "The cited work a source passage belongs to."},
             }
         ),
+        "Job": _obj(
+            {
+                "id": {"type": "string"},
+                "collection": {"type": "string"},
+                "action": {"type": "string", "enum": ["add", "delete"]},
+                "document": {"type": "string", "description": "Its path in the documents folder."},
+                "stage": {"type": "string", "enum": list(STAGES)},
+                "done": {"type": "integer", "minimum": 0},
+                "total": {"type": "integer", "minimum": 0},
+                "unit": {
+                    "type": "string",
+                    "enum": ["", "pages", "documents", "texts"],
+                    "description": "What done and total count: pages read, documents read, texts embedded",
+                },
+                "message": {"type": "string"},
+                "created_at": {"type": "string"},
+                "started_at": NULLABLE_STR,
+                "finished_at": NULLABLE_STR,
+                "build": {**NULLABLE_STR, "description": "The build the job made current (when done)."},
+                "served": {
+                    "type": "boolean",
+                    "description": "Done, and the worker that answered serves the job's build (workers load "
+                    "a new build within seconds of their next request).",
+                },
+            }
+        ),
+        "Collection": _obj(
+            {
+                "name": {"type": "string"},
+                "title": {"type": "string"},
+                "state": {"type": "string", "enum": COLLECTION_STATES},
+                "documents": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "description": "Files in its documents folder.",
+                },
+                "indexed_documents": {"type": "integer", "minimum": 0},
+                "passages": {"type": "integer", "minimum": 0},
+                "build": {**NULLABLE_STR, "description": "Its current build on disk."},
+                "served_build": {
+                    **NULLABLE_STR,
+                    "description": "The build the answering worker serves (null if it has not loaded it).",
+                },
+                "job": {"oneOf": [_ref("Job"), {"type": "null"}], "description": "Its latest job."},
+            }
+        ),
+        "CollectionList": _obj(
+            {
+                "default": {"type": "string"},
+                "uploads": _obj(
+                    {
+                        "allowed": {
+                            "type": "boolean",
+                            "description": "Whether this client may add documents.",
+                        },
+                        "token_required": {"type": "boolean"},
+                        "max_bytes": {"type": "integer"},
+                        "reason": {"type": "string"},
+                    }
+                ),
+                "collections": {"type": "array", "items": _ref("Collection")},
+            }
+        ),
         "Health": _obj(
             {
                 "status": {"type": "string", "enum": ["ready", "not_ready"]},
@@ -271,12 +343,16 @@ def _errors(*statuses: int) -> dict[str, Schema]:
     """Error responses for ``statuses``, plus 500, which any operation can answer."""
     descriptions = {
         400: "Invalid input",
-        404: "Not found",
+        401: "The upload token is missing or wrong (WWW-Authenticate: Bearer)",
+        403: "Uploads are not allowed for this client, or the collection's folder is not writable",
+        404: "Not found (a collection, passage, document or job)",
+        409: "The document is already in the collection (or is the last one)",
         413: "Request body too large",
         414: f"Request line (path and percent-encoded query) over {MAX_REQUEST_LINE_BYTES} bytes (gunicorn)",
-        415: "Request body is not application/json",
+        415: "Request body is not of the type expected",
         500: "Unexpected server error; the message quotes the request id, under which the log has details",
         503: "The index is not ready (run `reviewqa index`)",
+        507: "No space left to keep the upload",
     }
     return {str(status): _json("Error", descriptions[status]) for status in (*statuses, 500)}
 
@@ -309,6 +385,95 @@ def _query(name: str, schema: Schema, description: str, required: bool = False) 
     return {"name": name, "in": "query", "required": required, "schema": schema, "description": description}
 
 
+def _collection_query(settings: Settings) -> Schema:
+    return _query("collection", COLLECTION_NAME_SCHEMA, f"The collection (default: {settings.collection})")
+
+
+def _path_parameter(name: str, schema: Schema, description: str) -> Schema:
+    return {"name": name, "in": "path", "required": True, "schema": schema, "description": description}
+
+
+LOCATION: Schema = {
+    "Location": {"description": "The job's URL", "required": True, "schema": {"type": "string"}}
+}
+UPLOAD_SECURITY = [{"uploadToken": []}, {}]  # the token when one is configured (see uploads in the settings)
+
+
+def _collection_paths(settings: Settings) -> dict[str, Schema]:
+    name = _path_parameter("name", COLLECTION_NAME_SCHEMA, "The collection")
+    return {
+        "/collections": {
+            "get": {
+                "operationId": "listCollections",
+                "summary": "The collections, their state and latest job, and whether this client may upload",
+                "responses": {"200": _json("CollectionList", "The collections"), **_errors()},
+            }
+        },
+        "/collections/{name}/documents": {
+            "post": {
+                "operationId": "addDocument",
+                "summary": "Add a PDF or text file to a collection (created if new); it is indexed in the "
+                "background by the job returned",
+                "security": UPLOAD_SECURITY,
+                "parameters": [name],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "multipart/form-data": {
+                            "schema": _obj(
+                                {
+                                    "file": {
+                                        "type": "string",
+                                        "format": "binary",
+                                        "description": "A PDF (beginning with %PDF-) or a plain text file, "
+                                        f"at most {settings.upload_max_bytes} bytes.",
+                                    },
+                                    "replace": {
+                                        "type": "string",
+                                        "enum": ["true", "false"],
+                                        "description": "Replace a document of the same name.",
+                                    },
+                                },
+                                required=["file"],
+                            )
+                        }
+                    },
+                },
+                "responses": {
+                    "202": _json("Job", "Accepted: the job that adds and indexes the document", LOCATION),
+                    **_errors(400, 401, 403, 404, 409, 413, 415, 507),
+                },
+            }
+        },
+        "/collections/{name}/documents/{document}": {
+            "delete": {
+                "operationId": "deleteDocument",
+                "summary": "Remove a document from a collection; the index is rebuilt in the background",
+                "security": UPLOAD_SECURITY,
+                "parameters": [
+                    name,
+                    _path_parameter(
+                        "document", {"type": "string"}, "Its doc_id or its path in the documents folder"
+                    ),
+                ],
+                "responses": {
+                    "202": _json("Job", "Accepted: the job that removes the document", LOCATION),
+                    **_errors(400, 401, 403, 404, 409, 507),
+                },
+            }
+        },
+        "/collections/{name}/jobs/{job_id}": {
+            "get": {
+                "operationId": "getJob",
+                "summary": "A job's stage and progress (queued, reading, ingesting, embedding, swapping, "
+                "done, failed)",
+                "parameters": [name, _path_parameter("job_id", {"type": "string"}, "The job's id")],
+                "responses": {"200": _json("Job", "The job"), **_errors(400, 404)},
+            }
+        },
+    }
+
+
 def _paths(settings: Settings) -> dict[str, Schema]:
     return {
         "/ask": {
@@ -321,7 +486,7 @@ def _paths(settings: Settings) -> dict[str, Schema]:
                 },
                 "responses": {
                     "200": _json("Answer", "The answer (or an abstention)", ANSWER_CACHE_HEADER),
-                    **_errors(400, 413, 415, 503),
+                    **_errors(400, 404, 413, 415, 503),
                 },
             }
         },
@@ -348,8 +513,12 @@ def _paths(settings: Settings) -> dict[str, Schema]:
                         {"type": "string", "enum": list(SEARCH_MODES), "default": settings.search_mode},
                         "Dense vectors, BM25 or both fused",
                     ),
+                    _collection_query(settings),
                 ],
-                "responses": {"200": _json("SearchResults", "Ranked passages"), **_errors(400, 414, 503)},
+                "responses": {
+                    "200": _json("SearchResults", "Ranked passages"),
+                    **_errors(400, 404, 414, 503),
+                },
             }
         },
         "/passages/{passage_id}": {
@@ -363,16 +532,18 @@ def _paths(settings: Settings) -> dict[str, Schema]:
                         "required": True,
                         "schema": {"type": "string"},
                         "description": 'E.g. "igf1r-review:3"; may contain "/".',
-                    }
+                    },
+                    _collection_query(settings),
                 ],
-                "responses": {"200": _json("PassageDetail", "The passage"), **_errors(404, 503)},
+                "responses": {"200": _json("PassageDetail", "The passage"), **_errors(400, 404, 503)},
             }
         },
         "/documents": {
             "get": {
                 "operationId": "listDocuments",
                 "summary": "The indexed documents with their metadata and passage counts",
-                "responses": {"200": _json("DocumentList", "The documents"), **_errors(503)},
+                "parameters": [_collection_query(settings)],
+                "responses": {"200": _json("DocumentList", "The documents"), **_errors(400, 404, 503)},
             }
         },
         "/cited-works": {
@@ -402,6 +573,7 @@ def _paths(settings: Settings) -> dict[str, Schema]:
                             ("passage_id", "Passage ids, e.g. igf1r-review:3"),
                         )
                     ),
+                    _collection_query(settings),
                 ],
                 "responses": {
                     "200": {
@@ -420,17 +592,19 @@ def _paths(settings: Settings) -> dict[str, Schema]:
             "get": {
                 "operationId": "exampleQuestions",
                 "summary": "Up to three questions for a first visit, made from the documents' headings",
-                "responses": {"200": _json("ExampleList", "The questions"), **_errors(503)},
+                "parameters": [_collection_query(settings)],
+                "responses": {"200": _json("ExampleList", "The questions"), **_errors(400, 404, 503)},
             }
         },
         "/health": {
             "get": {
                 "operationId": "health",
-                "summary": "Whether the service can answer, with the index manifest",
+                "summary": "Whether the service can answer (from a collection), with the index manifest",
+                "parameters": [_collection_query(settings)],
                 "responses": {
                     "200": _json("Health", "A build of the index is in service (warnings may say more)"),
                     "503": _json("Health", "Nothing to serve: the index is missing, loading or unusable"),
-                    **_errors(),
+                    **_errors(400, 404),
                 },
             }
         },
@@ -465,6 +639,17 @@ def build_spec(settings: Settings) -> dict[str, Any]:
             ),
         },
         "servers": [{"url": "/api/v1"}],
-        "paths": _paths(settings),
-        "components": {"schemas": _schemas(settings), "responses": _responses()},
+        "paths": {**_paths(settings), **_collection_paths(settings)},
+        "components": {
+            "schemas": _schemas(settings),
+            "responses": _responses(),
+            "securitySchemes": {
+                "uploadToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "The upload_token setting; adding and removing documents need it when "
+                    "it is set.",
+                }
+            },
+        },
     }

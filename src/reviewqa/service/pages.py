@@ -117,7 +117,8 @@ def _operation(method: str, path: str, op: dict[str, Any]) -> OperationView:
     ]
     body = None
     if "requestBody" in op:
-        body = type_label(op["requestBody"]["content"]["application/json"]["schema"])
+        media_type, content = next(iter(op["requestBody"]["content"].items()))
+        body = f"{type_label(content['schema'])} ({media_type})"
     responses = []
     for status, response in op["responses"].items():
         schema = response.get("content", {}).get("application/json", {}).get("schema", {})

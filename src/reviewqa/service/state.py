@@ -1,4 +1,5 @@
-"""What the app holds between requests: the settings, the build of the index it serves and a cache of answers.
+"""What the app holds between requests: the settings, the build of the index it serves for each collection
+(each loaded on first use) and a cache of answers.
 
 The build served is the only state that changes while the service runs. Each worker notices a new build
 (``index/current`` names another folder, checked at most every ``reload_check_s``), loads and warms it in a
@@ -14,6 +15,7 @@ import logging
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +27,7 @@ from reviewqa.settings import Settings
 
 if TYPE_CHECKING:
     from reviewqa.index import SearchIndex
+    from reviewqa.index.embed import Encoder
     from reviewqa.index.store import LoadedFiles
 
 logger = logging.getLogger(__name__)
@@ -49,8 +52,16 @@ class LoadedBuild:
 class IndexHolder:
     """The build in service, or the reason there is none; notices, loads and swaps in new builds."""
 
-    def __init__(self, settings: Settings, index: SearchIndex | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        index: SearchIndex | None = None,
+        *,
+        encoders: Callable[[dict[str, Any]], Encoder | None] | None = None,
+    ) -> None:
         self._settings = settings
+        # Another loaded collection's query encoder for a manifest of the same model: one copy per worker.
+        self._encoders = encoders
         self._serials = itertools.count(1)
         self._lock = threading.Lock()
         self._loader: threading.Thread | None = None
@@ -153,8 +164,11 @@ class IndexHolder:
         old = self._loaded
         try:
             # The model is the heavy part and the same for every build made with it: reuse the loaded one.
-            same_model = old is not None and read_manifest(directory)["model"] == old.index.manifest["model"]
+            manifest = read_manifest(directory)
+            same_model = old is not None and same_vector_space(manifest, old.index.manifest)
             encoder = old.index.encoder if old is not None and same_model else None
+            if encoder is None and self._encoders is not None:
+                encoder = self._encoders(manifest)
             index = load_build(self._settings, directory, up_to_date=False, encoder=encoder)
             warm_up(index)
         except ReviewqaError as exc:
@@ -194,6 +208,17 @@ class IndexHolder:
         return LoadedBuild(index, directory, LoadedFiles(directory, index.manifest), next(self._serials))
 
 
+def same_vector_space(manifest: dict[str, Any], other: dict[str, Any]) -> bool:
+    """Whether two builds embed queries alike (the same model, backend and exported model file), so one
+    query encoder serves both."""
+
+    def space(built: dict[str, Any]) -> tuple[object, ...]:
+        embedding = built.get("embedding") or {}
+        return built.get("model"), embedding.get("backend"), embedding.get("model_sha256")
+
+    return space(manifest) == space(other)
+
+
 def warm_up(index: SearchIndex) -> None:
     """Answer one question, so the answer engine's statistics for this index are built before it serves
     (in the master before forking, they are shared by every worker copy-on-write)."""
@@ -202,15 +227,17 @@ def warm_up(index: SearchIndex) -> None:
     answer(WARM_UP_QUESTION, index.settings, index)
 
 
-CacheKey = tuple[int, str, int, str]
+CacheKey = tuple[str, int, str, int, str]
 
 
 class AnswerCache(LRUCache[CacheKey, dict[str, Any]]):
-    """Answer dicts by build and question: one build gives the same answer to the same question."""
+    """Answer dicts by collection, build and question: a build gives the same answer to the same question."""
 
     @staticmethod
-    def key(build: LoadedBuild, question: str, top_k: int, history: list[dict[str, str]]) -> CacheKey:
-        return (build.serial, question, top_k, json.dumps(history, sort_keys=True))
+    def key(
+        collection: str, build: LoadedBuild, question: str, top_k: int, history: list[dict[str, str]]
+    ) -> CacheKey:
+        return (collection, build.serial, question, top_k, json.dumps(history, sort_keys=True))
 
 
 class HealthLog:
@@ -233,10 +260,107 @@ class HealthLog:
 
 
 @dataclass
-class ServiceState:
+class CollectionState:
+    """One collection as a worker holds it: its settings and the build of its index in service."""
+
     settings: Settings
     index: IndexHolder
-    answers: AnswerCache = field(default_factory=lambda: AnswerCache(0))
-    # Health probes re-hash the corpus only when a document's size or mtime changed.
+    # Health probes and listings re-hash the corpus only when a document's size or mtime changed.
     fingerprints: FingerprintMemo = field(default_factory=FingerprintMemo)
     health_log: HealthLog = field(default_factory=HealthLog)
+    _first_load: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _loaded_once: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.settings.collection
+
+    def ensure_loaded(self) -> None:
+        """Load the build on first use, in the calling thread; other requests for the collection wait for
+        it rather than answer 503. Later builds are noticed and loaded in the background (IndexHolder)."""
+        if self._loaded_once:
+            return
+        with self._first_load:
+            if not self._loaded_once:
+                self.index.reload()
+                self._loaded_once = True
+
+
+class ServedCollections:
+    """The collections a worker serves: the default one loaded at start (before the workers fork, so they
+    share it), every other one on its first request, in the worker that gets it."""
+
+    def __init__(self, settings: Settings, index: SearchIndex | None = None) -> None:
+        self.settings = settings  # the default collection's
+        default = CollectionState(settings, IndexHolder(settings, index, encoders=self.encoder_for))
+        default._loaded_once = index is not None
+        self._states: dict[str, CollectionState] = {settings.collection: default}
+        self._lock = threading.Lock()
+        # For listings of collections this worker has not loaded: their corpus is hashed once per change.
+        self._fingerprints: dict[str, FingerprintMemo] = {}
+
+    @property
+    def default(self) -> CollectionState:
+        return self._states[self.settings.collection]
+
+    def get(self, name: str | None = None) -> CollectionState:
+        """The collection ``name`` (default: the default collection), loaded if this is its first use;
+        UnknownCollectionError (or SettingsError for a name that cannot be one) when there is none."""
+        from reviewqa.collections.registry import collection_settings
+
+        state = self._states.get(name or self.settings.collection)
+        if state is None:
+            settings = collection_settings(self.settings, name or self.settings.collection)
+            with self._lock:
+                state = self._states.get(settings.collection)
+                if state is None:
+                    holder = IndexHolder(settings, encoders=self.encoder_for)
+                    state = self._states[settings.collection] = CollectionState(settings, holder)
+        state.ensure_loaded()
+        return state
+
+    def fingerprints(self, name: str) -> FingerprintMemo:
+        state = self._states.get(name)
+        if state is not None:
+            return state.fingerprints
+        with self._lock:
+            return self._fingerprints.setdefault(name, FingerprintMemo())
+
+    def loaded(self, name: str) -> CollectionState | None:
+        """The collection ``name`` if this worker has it, without loading it."""
+        return self._states.get(name)
+
+    def all_loaded(self) -> list[CollectionState]:
+        return list(self._states.values())
+
+    def reload(self) -> bool:
+        """Load the current build of every collection this worker has (SIGHUP); True if the default
+        collection's is in service afterwards."""
+        for state in self.all_loaded():
+            if state is not self.default:
+                state.index.reload()
+        return self.default.index.reload()
+
+    def encoder_for(self, manifest: dict[str, Any]) -> Encoder | None:
+        """The query encoder of a loaded build in the same vector space as ``manifest``, if any."""
+        for state in self.all_loaded():
+            served = state.index.current()
+            if served is not None and same_vector_space(manifest, served.index.manifest):
+                return served.index.encoder
+        return None
+
+
+@dataclass
+class ServiceState:
+    collections: ServedCollections
+    answers: AnswerCache = field(default_factory=lambda: AnswerCache(0))
+
+    @property
+    def settings(self) -> Settings:
+        """The default collection's settings (the service's own settings are the same but for the paths)."""
+        return self.collections.settings
+
+    @property
+    def index(self) -> IndexHolder:
+        """The default collection's index holder."""
+        return self.collections.default.index

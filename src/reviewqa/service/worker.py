@@ -31,6 +31,7 @@ from gunicorn.http2 import negotiation
 from gunicorn.workers.gthread import ThreadWorker
 
 from reviewqa.logsafe import log_safe
+from reviewqa.service.uploads import UPLOAD_REQUEST_LINE
 
 DEFAULT_READ_TIMEOUT_S = 10.0
 # Request line and headers together; gunicorn's own limits (limit_request_line, limit_request_fields,
@@ -56,10 +57,17 @@ INCOMPLETE = "incomplete"
 class RequestBuffer:
     """The bytes of one HTTP/1.x request read so far, and whether they hold all of it."""
 
-    def __init__(self, initial: bytes, deadline: float, max_body_bytes: int | None) -> None:
+    def __init__(
+        self,
+        initial: bytes,
+        deadline: float,
+        max_body_bytes: int | None,
+        max_upload_bytes: int | None = None,
+    ) -> None:
         self.data = bytearray(initial)
         self.deadline = deadline
         self.max_body_bytes = max_body_bytes
+        self.max_upload_bytes = max_upload_bytes  # for a document upload, when the app takes them
         self.registered = False  # on the worker's poller
         self.continue_sent = False
         self._header_end: int | None = None
@@ -106,6 +114,8 @@ class RequestBuffer:
     def _read_framing(self, head: bytes) -> Refusal | None:
         """Body framing from the headers. Anything unusual (several or bad lengths) is passed on as it is:
         gunicorn's parser refuses it with a 400."""
+        if self.max_upload_bytes is not None and UPLOAD_REQUEST_LINE.match(head):
+            self.max_body_bytes = self.max_upload_bytes
         lengths: set[bytes] = set()
         for line in head.split(b"\n")[1:]:
             name, _, value = line.partition(b":")
@@ -197,12 +207,14 @@ class BufferingWorker(ThreadWorker):
         self._reading: dict[Any, RequestBuffer] = {}
         self.read_timeout_s = DEFAULT_READ_TIMEOUT_S
         self.max_body_bytes: int | None = None
+        self.max_upload_bytes: int | None = None
 
     def run(self) -> None:
         # The limits are the app's settings (create_app puts them in its config).
         config = getattr(self.wsgi, "config", {})
         self.read_timeout_s = float(config.get("REQUEST_READ_TIMEOUT_S", DEFAULT_READ_TIMEOUT_S))
         self.max_body_bytes = config.get("MAX_CONTENT_LENGTH")
+        self.max_upload_bytes = config.get("UPLOAD_MAX_CONTENT_LENGTH")
         super().run()
 
     # ------------------------------------------------------------ reading in the event loop
@@ -215,7 +227,9 @@ class BufferingWorker(ThreadWorker):
             super().enqueue_req(conn)
             return
         leftover = conn.parser.unreader.take_buffered() if conn.parser is not None else b""
-        buffer = RequestBuffer(leftover, time.monotonic() + self.read_timeout_s, self.max_body_bytes)
+        buffer = RequestBuffer(
+            leftover, time.monotonic() + self.read_timeout_s, self.max_body_bytes, self.max_upload_bytes
+        )
         conn.sock.setblocking(False)
         self._reading[conn] = buffer
         if leftover and self._advance(conn, buffer):

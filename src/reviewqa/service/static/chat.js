@@ -16,6 +16,17 @@
     "Strong evidence: 0.6 or more; partial evidence: some of the question is matched. " +
     "Below about 0.4 the service does not answer.";
   const VERDICTS = { yes: "Yes", no: "No", mixed: "Mixed evidence", unclear: "Unclear" };
+  const COLLECTION_KEY = "reviewqa.collection";
+  const TOKEN_KEY = "reviewqa.uploadToken"; // sessionStorage: forgotten when the tab closes
+  const COLLECTION_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+  const JOB_POLL_MS = 1000;
+  const SERVED_WAIT_MS = 30000;
+  const JOB_SHOWN_MS = 20000; // how long a finished upload's line stays under the question box
+  // Where each stage of an upload's job starts and ends on the progress bar (its done/total fills the span).
+  const JOB_STAGES = {
+    sending: [0, 0.05], queued: [0.05, 0.05], reading: [0.05, 0.3], ingesting: [0.3, 0.4],
+    embedding: [0.4, 0.9], swapping: [0.9, 0.97], done: [1, 1], failed: [1, 1],
+  };
 
   const $ = (id) => document.getElementById(id);
   const elements = {
@@ -43,6 +54,18 @@
     citedHeading: $("cited-heading"),
     citedWorks: $("cited-works"),
     closePanel: $("close-panel"),
+    collectionPicker: $("collection-picker"),
+    collectionSelect: $("collection-select"),
+    uploadForm: $("upload-form"),
+    uploadHelp: $("upload-help"),
+    uploadFile: $("upload-file"),
+    uploadCollection: $("upload-collection"),
+    uploadTokenRow: $("upload-token-row"),
+    uploadToken: $("upload-token"),
+    uploadButton: $("upload-button"),
+    jobBox: $("job-box"),
+    jobProgress: $("job-progress"),
+    jobStatus: $("job-status"),
   };
 
   // The conversation: questions and the Answer JSON they got, oldest first (also kept in localStorage).
@@ -53,6 +76,11 @@
   // The conversation whose question awaits its answer, or null. A follow-up sent before the answer came
   // would go without it in `history`, so sending waits (a new conversation does not wait for the old one).
   let pendingIn = null;
+  // The collection asked (null until the service's list is in: the service's default is used meanwhile),
+  // the service's default collection, and what the service says about uploads from this page.
+  let collection = null;
+  let defaultCollection = null;
+  let uploadPolicy = null;
 
   // ---- small helpers ----------------------------------------------------------------------
 
@@ -90,8 +118,14 @@
     return body;
   }
 
+  // ``url`` with the chosen collection as its `collection` query parameter.
+  function inCollection(url) {
+    if (!collection) return url;
+    return url + (url.includes("?") ? "&" : "?") + "collection=" + encodeURIComponent(collection);
+  }
+
   function passageUrl(passageId) {
-    return "/api/v1/passages/" + passageId.split("/").map(encodeURIComponent).join("/");
+    return inCollection("/api/v1/passages/" + passageId.split("/").map(encodeURIComponent).join("/"));
   }
 
   function unique(values) {
@@ -502,7 +536,8 @@
       const data = await fetchJson("/api/v1/ask", {
         method: "POST",
         headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ question: question, history: history }),
+        body: JSON.stringify(Object.assign({ question: question, history: history },
+          collection ? { collection: collection } : {})),
       });
       if (askedIn !== conversationId) return; // the conversation was cleared meanwhile
       answerBox.classList.remove("pending");
@@ -553,9 +588,14 @@
 
   // ---- the conversation kept across reloads -------------------------------------------------
 
+  // Each collection keeps its own conversation (the default one under the key it always had).
+  function conversationKey() {
+    return !collection || collection === defaultCollection ? STORAGE_KEY : STORAGE_KEY + ":" + collection;
+  }
+
   function saveConversation() {
     try {
-      localStorage.setItem(STORAGE_KEY, JSON.stringify({ turns: turns.slice(-STORED_TURNS) }));
+      localStorage.setItem(conversationKey(), JSON.stringify({ turns: turns.slice(-STORED_TURNS) }));
     } catch (err) {
       // storage full or disabled (private browsing): the conversation still works, it is just not kept
     }
@@ -563,7 +603,7 @@
 
   function loadConversation() {
     try {
-      const stored = JSON.parse(localStorage.getItem(STORAGE_KEY) || "null");
+      const stored = JSON.parse(localStorage.getItem(conversationKey()) || "null");
       if (!stored || !Array.isArray(stored.turns)) return [];
       return stored.turns.filter((t) => t && typeof t.question === "string" && t.data &&
         typeof t.data.answer === "string" && Array.isArray(t.data.citations) && Array.isArray(t.data.passages));
@@ -618,7 +658,7 @@
     Object.entries(elements.exportLinks).forEach(([format, link]) => {
       const query = new URLSearchParams(params);
       query.set("format", format);
-      link.href = "/api/v1/cited-works?" + query.toString();
+      link.href = inCollection("/api/v1/cited-works?" + query.toString());
     });
   }
 
@@ -626,7 +666,8 @@
 
   async function loadDocuments() {
     try {
-      const body = await fetchJson("/api/v1/documents");
+      const body = await fetchJson(inCollection("/api/v1/documents"));
+      documents.clear();
       body.documents.forEach((doc) => documents.set(doc.doc_id, doc));
       renderDocuments(body.documents);
     } catch (err) {
@@ -652,7 +693,7 @@
 
   async function loadExamples() {
     try {
-      const body = await fetchJson("/api/v1/examples");
+      const body = await fetchJson(inCollection("/api/v1/examples"));
       elements.examples.replaceChildren();
       body.questions.forEach((example) => {
         const item = el("li");
@@ -664,6 +705,224 @@
       elements.examplesTitle.hidden = body.questions.length === 0;
     } catch (err) {
       elements.examplesTitle.hidden = true; // no examples while the index is not ready: nothing to try
+    }
+  }
+
+  // ---- collections ------------------------------------------------------------------------
+
+  async function loadCollections() {
+    let body;
+    try {
+      body = await fetchJson("/api/v1/collections");
+    } catch (err) {
+      return; // a service without collections: the default one is asked, as before
+    }
+    defaultCollection = body.default;
+    uploadPolicy = body.uploads;
+    const wanted = new URLSearchParams(window.location.search).get("collection") || storedCollection();
+    const names = body.collections.map((c) => c.name);
+    collection = names.includes(wanted) ? wanted : body.default;
+    renderCollections(body.collections);
+    renderUploadForm();
+    const active = body.collections.find((c) => c.name === collection && c.job &&
+      c.job.stage !== "done" && c.job.stage !== "failed");
+    if (active) followJob(active.name, active.job); // an upload still being indexed (e.g. after a reload)
+  }
+
+  function storedCollection() {
+    try {
+      return localStorage.getItem(COLLECTION_KEY);
+    } catch (err) {
+      return null;
+    }
+  }
+
+  function renderCollections(list) {
+    elements.collectionSelect.replaceChildren();
+    list.forEach((c) => {
+      const option = el("option", "", c.title + (c.state === "ready" ? " (" + plural(c.passages, "passage") + ")" :
+        c.state === "empty" ? " (empty)" : " (not indexed)"));
+      option.value = c.name;
+      option.selected = c.name === collection;
+      elements.collectionSelect.appendChild(option);
+    });
+    elements.collectionPicker.hidden = list.length < 2; // a choice only when there is one to make
+  }
+
+  async function refreshCollections() {
+    try {
+      const body = await fetchJson("/api/v1/collections");
+      renderCollections(body.collections);
+    } catch (err) {
+      // the list stays as it was
+    }
+  }
+
+  async function chooseCollection(name) {
+    if (name === collection) return;
+    collection = name;
+    try {
+      localStorage.setItem(COLLECTION_KEY, name);
+    } catch (err) {
+      // not kept across reloads
+    }
+    conversationId += 1; // an answer still coming belongs to the other collection's conversation
+    pendingIn = null;
+    elements.askButton.disabled = false;
+    elements.conversation.replaceChildren();
+    elements.panel.hidden = true;
+    turns = [];
+    elements.uploadCollection.value = name;
+    await loadDocuments();
+    restoreConversation();
+    showWelcome(!elements.conversation.children.length);
+    updateExport();
+    loadExamples();
+    setStatus("Asking the collection " + elements.collectionSelect.selectedOptions[0].textContent + ".");
+  }
+
+  // ---- adding documents ----------------------------------------------------------------------
+
+  function renderUploadForm() {
+    const allowed = Boolean(uploadPolicy && uploadPolicy.allowed);
+    elements.uploadForm.hidden = !allowed;
+    if (!allowed) return;
+    elements.uploadCollection.value = collection;
+    elements.uploadTokenRow.hidden = !uploadPolicy.token_required;
+    try {
+      elements.uploadToken.value = sessionStorage.getItem(TOKEN_KEY) || "";
+    } catch (err) {
+      elements.uploadToken.value = "";
+    }
+    const limit = Math.floor(uploadPolicy.max_bytes / (1024 * 1024));
+    elements.uploadHelp.textContent = "Up to " + limit + " MB. It is read and indexed in the background; " +
+      "you can go on asking meanwhile.";
+  }
+
+  function showJob(fraction, text, failed) {
+    elements.jobBox.hidden = false;
+    elements.jobBox.classList.toggle("job-failed", Boolean(failed));
+    elements.jobProgress.value = Math.max(0, Math.min(1, fraction));
+    elements.jobStatus.textContent = text;
+  }
+
+  function jobFraction(job) {
+    const span = JOB_STAGES[job.stage] || [0, 0];
+    const share = job.total > 0 ? job.done / job.total : 0;
+    return span[0] + (span[1] - span[0]) * share;
+  }
+
+  function jobText(job) {
+    const count = job.total > 0 ? " (" + job.done.toLocaleString() + " of " + job.total.toLocaleString() +
+      (job.unit ? " " + job.unit : "") + ")" : "";
+    const what = { queued: "Waiting to start", reading: "Reading the document", ingesting: "Reading the collection",
+      embedding: "Embedding the new passages", swapping: "Putting the new index in service" }[job.stage];
+    return job.document + ": " + (what ? what + count : job.message);
+  }
+
+  // Sends the file with XMLHttpRequest, whose upload events tell how much of it has gone.
+  function sendFile(url, form, token, onSent) {
+    return new Promise((resolve, reject) => {
+      const request = new XMLHttpRequest();
+      request.open("POST", url);
+      if (token) request.setRequestHeader("Authorization", "Bearer " + token);
+      request.upload.addEventListener("progress", (event) => {
+        if (event.lengthComputable) onSent(event.loaded / event.total);
+      });
+      request.addEventListener("load", () => {
+        let body = null;
+        try {
+          body = JSON.parse(request.responseText);
+        } catch (err) {
+          body = null;
+        }
+        if (request.status === 202 && body) resolve({ job: body, location: request.getResponseHeader("Location") });
+        else reject(new Error(body && body.error ? body.error.message : "HTTP " + request.status));
+      });
+      request.addEventListener("error", () => reject(new Error("the upload was interrupted")));
+      request.send(form);
+    });
+  }
+
+  async function uploadDocument(event) {
+    event.preventDefault();
+    const file = elements.uploadFile.files[0];
+    const target = elements.uploadCollection.value.trim();
+    if (!file) return;
+    if (!COLLECTION_NAME.test(target)) {
+      setStatus("A collection name is 1 to 64 lowercase letters, digits, - or _.");
+      return;
+    }
+    if (file.size > uploadPolicy.max_bytes) {
+      setStatus(file.name + " is larger than the " + Math.floor(uploadPolicy.max_bytes / 1048576) + " MB allowed.");
+      return;
+    }
+    const token = uploadPolicy.token_required ? elements.uploadToken.value.trim() : "";
+    if (token) {
+      try {
+        sessionStorage.setItem(TOKEN_KEY, token);
+      } catch (err) {
+        // asked again next time
+      }
+    }
+    const form = new FormData();
+    form.append("file", file);
+    elements.uploadButton.disabled = true;
+    showJob(0, "Sending " + file.name + "…");
+    try {
+      const sent = await sendFile("/api/v1/collections/" + encodeURIComponent(target) + "/documents", form, token,
+        (share) => showJob(JOB_STAGES.sending[1] * share, "Sending " + file.name + "…"));
+      elements.uploadForm.reset();
+      elements.uploadCollection.value = collection;
+      elements.uploadToken.value = token;
+      document.getElementById("documents-menu").open = false;
+      await followJob(target, sent.job);
+    } catch (err) {
+      showJob(1, "Could not add " + file.name + ": " + err.message, true);
+    } finally {
+      elements.uploadButton.disabled = false;
+    }
+  }
+
+  function pause(ms) {
+    return new Promise((resolve) => setTimeout(resolve, ms));
+  }
+
+  // Follows a job to its end on the progress bar; when done, waits (a while) until the worker answering
+  // serves the new build, then shows the collection's new documents.
+  async function followJob(target, job) {
+    const url = "/api/v1/collections/" + encodeURIComponent(target) + "/jobs/" + encodeURIComponent(job.id);
+    let waitedForBuild = 0;
+    for (;;) {
+      if (job.stage === "failed") {
+        showJob(1, "Could not add " + job.document + ": " + job.message, true);
+        return;
+      }
+      if (job.stage === "done" && (job.served || waitedForBuild >= SERVED_WAIT_MS)) break;
+      if (job.stage === "done") {
+        waitedForBuild += JOB_POLL_MS;
+        showJob(0.98, job.document + ": loading the new index…");
+      } else {
+        showJob(jobFraction(job), jobText(job));
+      }
+      await pause(JOB_POLL_MS);
+      try {
+        job = await fetchJson(url);
+      } catch (err) {
+        showJob(1, "Lost track of " + job.document + ": " + err.message, true);
+        return;
+      }
+    }
+    showJob(1, job.message.charAt(0).toUpperCase() + job.message.slice(1) + ".");
+    const shown = elements.jobStatus.textContent;
+    setTimeout(() => { if (elements.jobStatus.textContent === shown) elements.jobBox.hidden = true; }, JOB_SHOWN_MS);
+    await refreshCollections();
+    if (target !== collection) {
+      elements.collectionSelect.value = target;
+      await chooseCollection(target);
+    } else {
+      await loadDocuments();
+      loadExamples();
     }
   }
 
@@ -681,15 +940,20 @@
   });
   elements.newConversation.addEventListener("click", newConversation);
   elements.closePanel.addEventListener("click", closePanel);
+  elements.collectionSelect.addEventListener("change", () => chooseCollection(elements.collectionSelect.value));
+  elements.uploadForm.addEventListener("submit", uploadDocument);
   document.addEventListener("keydown", (event) => {
     if (event.key === "Escape" && !elements.panel.hidden) closePanel();
   });
 
-  // The kept conversation is drawn once the documents are known, for their labels ("Yee 2018").
-  loadDocuments().then(() => {
-    restoreConversation();
-    if (!elements.conversation.children.length) showWelcome(true);
+  // The collection first (the page may name one: /?collection=papers); the kept conversation is drawn once
+  // the documents are known, for their labels ("Yee 2018").
+  loadCollections().then(() => {
+    loadDocuments().then(() => {
+      restoreConversation();
+      if (!elements.conversation.children.length) showWelcome(true);
+    });
+    loadExamples();
   });
-  loadExamples();
   elements.question.focus({ preventScroll: true });
 })();
