@@ -148,9 +148,11 @@ def build_citations(
     evidence: Sequence[Evidence],
     table: SentenceTable,
     documents: Mapping[str, Mapping[str, object]],
-    bibliography: Mapping[str, CitedWork],
+    cited_work: Callable[[str, str], CitedWork | None],
     find_support: SupportFinder,
 ) -> list[Citation]:
+    """One citation per evidence item; ``cited_work(key, doc_id)`` gives a key's work as that document
+    cites it."""
     indexed_sources = {meta.get("key") for meta in documents.values() if meta.get("kind") == "source"}
     citations = []
     for marker, item in enumerate(evidence, start=1):
@@ -170,7 +172,9 @@ def build_citations(
                 page=_page_of(item, passage, meta.get("pages")),
                 quote=item.quote,
                 cited_works=[
-                    cited_work_ref(k, bibliography.get(k), find_support(k, item.quote), k in indexed_sources)
+                    cited_work_ref(
+                        k, cited_work(k, passage.document), find_support(k, item.quote), k in indexed_sources
+                    )
                     for k in keys
                 ],
                 document_kind="source" if meta.get("kind") == "source" else "review",

@@ -181,7 +181,7 @@ class AnswerEngine:
                 evidence,
                 self.stats.table,
                 self.index.documents,
-                self.index.bibliography,
+                self.index.cited_work,
                 support_finder(self.index, settings.support_min_score),
             )
             if citations:

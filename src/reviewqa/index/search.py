@@ -64,6 +64,8 @@ class SearchIndex:
     dense_path: Path | None = None  # where a lazily loaded dense index is read from
     document_abbreviations: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     directory: Path | None = None  # where the artefacts were read from (derived ones are read from it too)
+    # Per document, the entries of its own reference list naming another work than ``bibliography`` does.
+    document_references: dict[str, dict[str, CitedWork]] = field(default_factory=dict)
     passage_by_id: dict[str, Passage] = field(init=False)
     query_cache: LRUCache[str, np.ndarray] = field(init=False)
     query_batcher: QueryBatcher = field(init=False, repr=False)
@@ -155,6 +157,11 @@ class SearchIndex:
                         raise ReviewqaError("this index has no dense part")
                     self.dense = _read_dense(self.dense_path, self.settings, len(self.passages))
         return self.dense
+
+    def cited_work(self, key: str, doc_id: str) -> CitedWork | None:
+        """The work ``key`` names where document ``doc_id`` cites it: its own reference list's entry when
+        that differs from the corpus-wide one, else the bibliography's."""
+        return self.document_references.get(doc_id, {}).get(key) or self.bibliography.get(key)
 
     def neighbours(self, passage_id: str) -> tuple[str | None, str | None]:
         """The previous and next passage of the same document (None at either end)."""
@@ -325,12 +332,14 @@ def open_index(
     dense = None if lazy_dense else _read_dense(dense_path, settings, len(passages))
     if encoder is None or not encoder_fits(encoder, manifest):
         encoder = query_encoder(settings, directory, manifest)  # the backend the index was embedded with
+    bibliography, document_references = _bibliography(settings, passages, documents)
     return SearchIndex(
         settings=settings,
         manifest=manifest,
         passages=passages,
         documents={d["doc_id"]: d for d in documents if isinstance(d, dict) and "doc_id" in d},
-        bibliography=_bibliography(settings, passages, documents),
+        bibliography=bibliography,
+        document_references=document_references,
         abbreviations=query_abbreviations,
         document_abbreviations=document_abbreviations,
         dense=dense,
@@ -363,13 +372,14 @@ def _check_consistent(directory: Path, expected: int, *sizes: int) -> None:
 
 def _bibliography(
     settings: Settings, passages: list[Passage], documents: list[dict[str, Any]] | None = None
-) -> dict[str, CitedWork]:
+) -> tuple[dict[str, CitedWork], dict[str, dict[str, CitedWork]]]:
     """The bibliography file, over the reference lists parsed from the documents, plus a bare entry for
-    every cited key neither has."""
-    from reviewqa.refs.bibliography import load_bibliography, parsed_references
+    every cited key neither has; and per document the entries of its own list that differ from those."""
+    from reviewqa.refs.bibliography import document_references, load_bibliography, parsed_references
 
-    works = {**parsed_references(documents or []), **load_bibliography(settings.references_path)}
+    hand_made = load_bibliography(settings.references_path)
+    works = {**parsed_references(documents or []), **hand_made}
     for passage in passages:
         for key in passage.cited_works:
             works.setdefault(key, CitedWork(key=key))
-    return works
+    return works, document_references(documents or [], works, hand_made)

@@ -73,20 +73,46 @@ def parsed_references(documents: Iterable[dict[str, Any]]) -> dict[str, CitedWor
     the first document's entry wins where two share a key."""
     works: dict[str, CitedWork] = {}
     for record in documents:
-        for entry in record.get("references") or []:
-            if not isinstance(entry, dict) or not entry.get("key"):
-                continue
-            works.setdefault(
-                entry["key"],
-                CitedWork(
-                    key=entry["key"],
-                    authors=entry.get("authors", ""),
-                    year=entry.get("year"),
-                    title=entry.get("title", ""),
-                    doi=entry.get("doi", ""),
-                    pmid=entry.get("pmid", ""),
-                ),
-            )
+        for key, work in _document_entries(record).items():
+            works.setdefault(key, work)
+    return works
+
+
+def document_references(
+    documents: Iterable[dict[str, Any]], corpus_wide: dict[str, CitedWork], hand_made: Iterable[str]
+) -> dict[str, dict[str, CitedWork]]:
+    """Per document id, the entries of its own reference list that name another work than the corpus-wide
+    entry of their key: two papers' "Wang et al. 2020" are often different works. Keys of the bibliography
+    file (``hand_made``) are the same work everywhere."""
+    fixed = set(hand_made)
+    own: dict[str, dict[str, CitedWork]] = {}
+    for record in documents:
+        differing = {
+            key: work
+            for key, work in _document_entries(record).items()
+            if key not in fixed and corpus_wide.get(key) != work
+        }
+        if differing and record.get("doc_id"):
+            own[record["doc_id"]] = differing
+    return own
+
+
+def _document_entries(record: dict[str, Any]) -> dict[str, CitedWork]:
+    works: dict[str, CitedWork] = {}
+    for entry in record.get("references") or []:
+        if not isinstance(entry, dict) or not entry.get("key"):
+            continue
+        works.setdefault(
+            entry["key"],
+            CitedWork(
+                key=entry["key"],
+                authors=entry.get("authors", ""),
+                year=entry.get("year"),
+                title=entry.get("title", ""),
+                doi=entry.get("doi", ""),
+                pmid=entry.get("pmid", ""),
+            ),
+        )
     return works
 
 

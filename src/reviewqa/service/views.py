@@ -35,8 +35,8 @@ def work_links(work: CitedWork) -> list[dict[str, str]]:
     return links
 
 
-def cited_work_view(index: SearchIndex, key: str) -> dict[str, Any]:
-    return work_view(index.bibliography.get(key) or CitedWork(key=key))
+def cited_work_view(index: SearchIndex, key: str, doc_id: str) -> dict[str, Any]:
+    return work_view(index.cited_work(key, doc_id) or CitedWork(key=key))
 
 
 def work_view(work: CitedWork) -> dict[str, Any]:
@@ -111,7 +111,7 @@ def passage_detail(index: SearchIndex, passage: Passage) -> dict[str, Any]:
         ],
         "document_info": document_view(index, passage.document, count),
         "neighbours": {"previous": previous_id, "next": next_id},
-        "cited_works": [cited_work_view(index, key) for key in passage.cited_works],
+        "cited_works": [cited_work_view(index, key, passage.document) for key in passage.cited_works],
     }
 
 
@@ -141,5 +141,5 @@ def works_to_export(
         work = document_work(index, passage.document)
         works.setdefault(work.key, work)
         for key in passage.cited_works:
-            works.setdefault(key, index.bibliography[key])
+            works.setdefault(key, index.cited_work(key, passage.document) or CitedWork(key=key))
     return list(works.values())
