@@ -8,8 +8,8 @@ Keys: every entry gets the author-year key the corpus stage gives citations ("Sm
 2010", "Smith et al. 2010"), so a numbered "[12]" and an author-year "(Smith et al., 2010)" cite the same key
 and links between documents (a review's entry and an indexed source paper) work alike. Two entries of one
 list with the same key get the letters a, b, ... in list order, as author-year styles print them; across
-documents the first document's entry gives a key's corpus-wide fields, and a passage resolves a key through its
-own document's list first (``reviewqa.refs.bibliography.document_references``).
+documents the first document's entry gives a key's corpus-wide fields, and a passage resolves a key
+through its own document's list first (``reviewqa.refs.bibliography.document_references``).
 
 Citations: author-year ones as ``reviewqa.corpus.citations`` reads them; numbered ones in brackets ("[12]",
 "[3–5]", "[3,5,7]"), in parentheses ("( 3 ,5 )") and as superscripts kept by the text layer
