@@ -112,3 +112,25 @@ def test_each_gold_set_weighs_the_same_in_the_confidence_fit() -> None:
 
     assert confidence_model_of(data).predict(np.zeros(1))[0] == pytest.approx(0.7, abs=0.01)
     assert set(data["info"]["calibration"]) == {"covidqa-train (cross-fitted)", "review-dev (cross-fitted)"}
+
+
+def test_the_packaged_models_load_with_the_current_features_and_inputs() -> None:
+    # A change of features or confidence inputs without `reviewqa train` would make these files unusable
+    # (the loaders then fall back to the hand-weighted relevance and the support, silently but for a log).
+    import hashlib
+
+    from reviewqa.answer.ranker import (
+        CONFIDENCE_FILE,
+        CONFIDENCE_INPUTS,
+        load_confidence,
+        load_ranker,
+        model_versions,
+    )
+
+    ranker, confidence = load_ranker(), load_confidence()
+    assert ranker is not None and confidence is not None
+    assert confidence.model.coef.shape == (len(CONFIDENCE_INPUTS),)
+    assert {"covidqa-train (cross-fitted)", "review-dev (cross-fitted)", "covidqa-dev (held out)"} <= set(
+        confidence.info["calibration"]
+    )
+    assert model_versions()["confidence"] == hashlib.sha256(CONFIDENCE_FILE.read_bytes()).hexdigest()
