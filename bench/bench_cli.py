@@ -15,20 +15,18 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+
+from serving import free_port, reviewqa_server
 
 BIN = Path(sys.executable).parent
 REVIEWQA = str(BIN / "reviewqa")
 QUESTION = "Which IGF1R monoclonal antibodies were tested in breast cancer trials?"
-STARTUP_TIMEOUT_S = 300
 
 
 @dataclass
@@ -63,37 +61,6 @@ def run(label: str, args: list[str], env: dict[str, str], repeat: int) -> Timing
     return Timing(label, walls, cpus, note)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_service(port: int, env: dict[str, str]) -> subprocess.Popen:
-    command = [REVIEWQA, "serve", "--port", str(port), "--workers", "1"]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            sys.exit("the service did not start: run `reviewqa serve` to see why")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health", timeout=2) as response:
-                if response.status == 200:
-                    return process
-        except OSError:
-            time.sleep(0.5)
-    process.kill()
-    sys.exit("the service did not become ready in time")
-
-
-def stop(process: subprocess.Popen) -> None:
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=3)
@@ -108,14 +75,11 @@ def main() -> None:
         run("`reviewqa ask`, cold (no service)", ask, env, options.repeat),
         run("`reviewqa search --mode bm25` (no service)", search, env, options.repeat),
     ]
-    service = start_service(port, env)
-    try:
+    with reviewqa_server(["--workers", "1"], env, port=port):
         timings.append(run("`reviewqa ask`, with a running service", ask, env, options.repeat))
         timings.append(
             run("`reviewqa search --mode bm25`, with a running service", search, env, options.repeat)
         )
-    finally:
-        stop(service)
     load_after = os.getloadavg()[0]
 
     print(

@@ -26,7 +26,6 @@ import contextlib
 import itertools
 import os
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -41,10 +40,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
-from bench_load import free_port, load_questions, percentile
+from bench_load import load_questions, percentile
+from serving import REVIEWQA, reviewqa_server
 
 ROOT = Path(__file__).resolve().parents[1]
-REVIEWQA = Path(sys.executable).parent / "reviewqa"
 NEW_PARAGRAPH = (
     "\n\nA note added for the rebuild\n\nSomatostatin analogues lowered serum IGF1 in the added note, "
     "which exists only so that the corpus changes.\n"
@@ -91,31 +90,11 @@ def make_project(root: Path) -> dict[str, str]:
 
 @contextmanager
 def started_server(env: dict[str, str], workers: int, config: Path | None, log: Path) -> Iterator[str]:
-    port = free_port()
-    command = [str(REVIEWQA), "serve", "--port", str(port), "--workers", str(workers)]
+    args = ["--workers", str(workers)]
     if config is not None:
-        command += ["--gunicorn-config", str(config)]
-    with log.open("w") as out:
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise SystemExit(f"the server exited; see {log}")
-            with contextlib.suppress(requests.RequestException):
-                if requests.get(base + "/api/v1/health", timeout=5).status_code == 200:
-                    break
-            time.sleep(0.5)
-        else:
-            raise SystemExit("the server did not become ready")
-        yield base
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=40)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        args += ["--gunicorn-config", str(config)]
+    with reviewqa_server(args, env, log=log) as server:
+        yield server.base
 
 
 class SlowClients:

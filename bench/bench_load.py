@@ -17,10 +17,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -31,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
+from serving import Server, reviewqa_server
 
 from reviewqa.eval import load_gold
 
@@ -58,18 +56,6 @@ def load_questions() -> list[str]:
     return list(dict.fromkeys(q.question for q in load_gold(GOLD)))
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@dataclass
-class Server:
-    base: str
-    pid: int | None  # the gunicorn master, when this script started it
-
-
 def process_tree_cpu_s(pid: int | None) -> float | None:
     """User + system CPU seconds of ``pid`` and its living descendants (Linux /proc), or None."""
     if pid is None or not Path("/proc").is_dir():
@@ -95,47 +81,11 @@ def process_tree_cpu_s(pid: int | None) -> float | None:
 
 @contextmanager
 def started_server(workers: int, answer_cache_size: int | None) -> Iterator[Server]:
-    port = free_port()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     if answer_cache_size is not None:
         env["REVIEWQA_ANSWER_CACHE_SIZE"] = str(answer_cache_size)
-    command = [
-        str(Path(sys.executable).parent / "reviewqa"),
-        "serve",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-    ]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_ready(base, process)
-        yield Server(base, process.pid)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
-def wait_until_ready(base: str, process: subprocess.Popen, timeout_s: float = 300) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"the server exited with code {process.returncode}; is the index built?")
-        try:
-            health = requests.get(base + "/api/v1/health", timeout=5)
-        except requests.RequestException:
-            time.sleep(0.5)
-            continue
-        if health.status_code == 200:
-            return
-        # The server binds only after loading the index, so "not ready" will not change by waiting.
-        raise SystemExit(f"the server is not ready: {health.json().get('reason')}")
-        time.sleep(0.5)
-    raise SystemExit("the server did not become ready")
+    with reviewqa_server(["--workers", str(workers)], env) as server:
+        yield server
 
 
 def run_load(

@@ -13,10 +13,11 @@ import numpy as np
 import pytest
 
 from reviewqa.errors import IndexNotReadyError
+from reviewqa.fileio import file_sha256
 from reviewqa.index import build_index, index_status, load_index
 from reviewqa.index import build_vectors as bv
 from reviewqa.index.embed import Encoder, ModelNotFoundError
-from reviewqa.index.onnx_model import file_sha256, int8_model
+from reviewqa.index.onnx_model import int8_model
 from reviewqa.index.store import retrieval_text
 from reviewqa.index.vector_cache import VectorCache
 from reviewqa.settings import PROJECT_ROOT, Settings

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import requests
 from click.testing import CliRunner
 from conftest import make_settings
+from fault_support import config_file, running_server
 from service_support import free_port, write_hostile_corpus
 
 from reviewqa.cli import main
@@ -24,14 +21,7 @@ from reviewqa.settings import Settings
 
 pytestmark = pytest.mark.slow
 
-STARTUP_TIMEOUT_S = 180
 REVIEWQA_SCRIPT = Path(sys.executable).parent / "reviewqa"
-
-
-def write_config(settings: Settings, path: Path) -> Path:
-    lines = [f'{name} = "{getattr(settings, name)}"' for name in ("corpus_dir", "index_dir", "eval_dir")]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -44,37 +34,9 @@ def built_project(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return settings
 
 
-@contextmanager
-def running_server(config: Path, port: int, *extra: str) -> Iterator[tuple[str, subprocess.Popen]]:
-    command = [str(REVIEWQA_SCRIPT), "--config", str(config), "serve", "--port", str(port), *extra]
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        while time.monotonic() < deadline:
-            assert process.poll() is None, f"server exited early: {process.stdout.read()}"
-            try:
-                requests.get(base + "/api/v1/health", timeout=10)
-                break
-            except (requests.ConnectionError, requests.Timeout):
-                time.sleep(0.5)
-        else:
-            pytest.fail("the server did not start in time")
-        yield base, process
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 def test_serve_runs_gunicorn_with_the_index_loaded(built_project: Settings, tmp_path: Path) -> None:
-    config = write_config(built_project, tmp_path / "reviewqa.toml")
-    port = free_port()
-    with running_server(config, port, "--workers", "2") as (base, process):
+    with running_server(built_project, tmp_path / "server.log", "--workers", "2") as server:
+        base = server.base
         health = requests.get(base + "/api/v1/health", timeout=10)
         assert health.status_code == 200, health.text
         assert health.headers["X-Request-ID"]
@@ -84,8 +46,8 @@ def test_serve_runs_gunicorn_with_the_index_loaded(built_project: Settings, tmp_
         assert requests.get(base + "/", timeout=10).text.startswith("<!doctype html>")
         check_long_non_ascii_query(base)
         check_chunked_body_over_the_limit(base, built_project.max_request_bytes)
-    output = process.stdout.read()
-    assert f"http://127.0.0.1:{port}/" in output
+    output = server.log()
+    assert f"http://127.0.0.1:{server.port}/" in output
     assert "BufferingWorker" in output  # the worker class from service/gunicorn.conf.py
     assert "Traceback" not in output
 
@@ -122,13 +84,12 @@ def check_chunked_body_over_the_limit(base: str, limit: int) -> None:
 def test_serve_starts_without_an_index(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
     settings.documents_dir.mkdir(parents=True)
-    config = write_config(settings, tmp_path / "reviewqa.toml")
-    with running_server(config, free_port(), "--workers", "1") as (base, process):
-        assert requests.get(base + "/api/v1/health", timeout=10).status_code == 503
-        asked = requests.post(base + "/api/v1/ask", json={"question": "Anything?"}, timeout=10)
+    with running_server(settings, tmp_path / "server.log", "--workers", "1") as server:
+        assert requests.get(server.base + "/api/v1/health", timeout=10).status_code == 503
+        asked = requests.post(server.base + "/api/v1/ask", json={"question": "Anything?"}, timeout=10)
         assert asked.status_code == 503
         assert asked.json()["error"]["code"] == "index_not_ready"
-    assert "index is not ready" in process.stdout.read()
+    assert "index is not ready" in server.log()
 
 
 @pytest.mark.parametrize("same_size", [False, True], ids=["size-changed", "bytes-changed"])
@@ -143,7 +104,7 @@ def test_serve_refuses_a_corrupt_index(built_project: Settings, tmp_path: Path, 
     target = directory / name
     size = target.stat().st_size
     target.write_bytes(b"\0" * size if same_size else b"garbage")
-    config = write_config(settings, tmp_path / "reviewqa.toml")
+    config = config_file(settings, tmp_path / "reviewqa.toml")
 
     result = CliRunner().invoke(main, ["--config", str(config), "serve", "--port", str(free_port())])
     assert result.exit_code == 1
@@ -158,7 +119,7 @@ def test_serve_on_a_taken_port_fails_at_once_saying_how_to_pick_another(
 
     import reviewqa.service.app as service_app
 
-    config = write_config(built_project, tmp_path / "reviewqa.toml")
+    config = config_file(built_project, tmp_path / "reviewqa.toml")
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()

@@ -3,13 +3,17 @@ or a missing folder; modes that respect the umask; one-line messages for failed 
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import fcntl
+import hashlib
 import logging
 import os
 import shutil
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -183,3 +187,31 @@ def no_space_left(path: Path) -> bool:
             continue
         return stats.f_bavail * stats.f_frsize < 64 * 1024
     return False
+
+
+def file_sha256(path: Path) -> str:
+    """The sha256 of a file's bytes, read a block at a time."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@contextlib.contextmanager
+def exclusive_lock(lock_path: Path, unchanged: str | None = None) -> Iterator[None]:
+    """Hold an exclusive flock on ``lock_path`` (created with its folder); a second holder waits. With
+    ``unchanged`` (what is left as it was), a lock file that cannot be made is a StorageError."""
+    try:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        handle = lock_path.open("a")
+    except OSError as exc:
+        if unchanged is None:
+            raise
+        raise storage_error(exc, lock_path.parent, unchanged) from exc
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import fcntl
 import json
 import logging
 import os
@@ -29,7 +28,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -37,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from reviewqa.errors import ReviewqaError
-from reviewqa.fileio import atomic_write_text, storage_error
+from reviewqa.fileio import atomic_write_text, exclusive_lock, storage_error
 from reviewqa.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -255,16 +253,9 @@ class Progress:
             self._saved_at = time.monotonic()
 
 
-@contextlib.contextmanager
-def runner_lock(folder: Path) -> Iterator[None]:
+def runner_lock(folder: Path) -> contextlib.AbstractContextManager[None]:
     """One runner per collection at a time; the next one waits."""
-    folder.mkdir(parents=True, exist_ok=True)
-    with (folder / RUNNER_LOCK).open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    return exclusive_lock(folder / RUNNER_LOCK)
 
 
 def run_jobs(folder: Path, *, keep: int = 50) -> int:

@@ -31,7 +31,7 @@ from reviewqa.collections.jobs import (
 from reviewqa.corpus.hygiene import BINARY_PROBE_BYTES, binary_reason
 from reviewqa.corpus.ingest import discover_documents, document_id
 from reviewqa.errors import ReviewqaError
-from reviewqa.fileio import storage_error
+from reviewqa.fileio import file_sha256, storage_error
 from reviewqa.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -185,7 +185,7 @@ def check_content_new(settings: Settings, sha256: str, name: str) -> None:
     exactly these bytes."""
     folder = settings.documents_dir
     for existing in _documents(settings):
-        if existing != name and _sha256(folder / existing) == sha256:
+        if existing != name and file_sha256(folder / existing) == sha256:
             raise UploadError(
                 "duplicate_document", f"the same file is already in {settings.collection} as {existing}"
             )
@@ -213,14 +213,6 @@ def stage_file(target: Path, head: bytes, stream: BinaryIO, limit: int) -> Stage
             raise storage_error(exc, target, "the upload was not kept") from exc
         raise
     return StagedFile(target, size, digest.hexdigest())
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(COPY_BLOCK), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def create_collection(settings: Settings) -> None:

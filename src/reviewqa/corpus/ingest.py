@@ -18,8 +18,6 @@ all; a failed run (disk full, permissions) leaves the previous artifacts as they
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import functools
 import hashlib
 import json
@@ -27,7 +25,7 @@ import logging
 import os
 import shutil
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -45,6 +43,7 @@ from reviewqa.corpus.references import CitationLinker, ReferenceList, parse_refe
 from reviewqa.errors import CorpusError
 from reviewqa.fileio import (
     STAGING_PREFIX,
+    exclusive_lock,
     fsync_tree,
     new_version_name,
     prune_versions,
@@ -399,7 +398,8 @@ def _write_outputs(
     versions = settings.index_dir / INGESTED_FOLDER
     staging: Path | None = None
     try:
-        with _ingest_lock(settings.index_dir):
+        # One ingest writes at a time: it removes what it takes for an interrupted run's leftovers.
+        with exclusive_lock(settings.index_dir / ".ingest.lock"):
             versions.mkdir(parents=True, exist_ok=True)
             remove_unfinished_versions(versions)
             remove_temporary_links(settings.index_dir)
@@ -419,19 +419,6 @@ def _write_outputs(
             shutil.rmtree(staging, ignore_errors=True)
         raise
     return result
-
-
-@contextlib.contextmanager
-def _ingest_lock(index_dir: Path) -> Iterator[None]:
-    """One ingest writes at a time (a second waits): it removes what it takes for an interrupted run's
-    leftovers."""
-    index_dir.mkdir(parents=True, exist_ok=True)
-    with (index_dir / ".ingest.lock").open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _link_artifacts(index_dir: Path) -> None:

@@ -25,8 +25,9 @@ from typing import Any
 
 import numpy as np
 
+from reviewqa.fileio import file_sha256
 from reviewqa.index.embed import Encoder, cores
-from reviewqa.index.onnx_model import RECIPE, file_sha256, int8_model, max_seq_length
+from reviewqa.index.onnx_model import RECIPE, int8_model, max_seq_length
 from reviewqa.index.vector_cache import VectorCache
 from reviewqa.settings import Settings
 

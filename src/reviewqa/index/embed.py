@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from reviewqa.errors import ReviewqaError
-from reviewqa.index.onnx_model import file_sha256, mean_pool
+from reviewqa.fileio import file_sha256
+from reviewqa.index.onnx_model import mean_pool
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer

@@ -17,7 +17,6 @@ Pooling follows the model's sentence-transformers configuration exactly: tokens 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import logging
@@ -26,7 +25,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -35,6 +33,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from reviewqa.errors import ReviewqaError
+from reviewqa.fileio import exclusive_lock, file_sha256
 
 if TYPE_CHECKING:
     import onnxruntime
@@ -69,7 +68,7 @@ def int8_model(model_path: str, cache_dir: Path) -> Path:
     if target.is_file():
         return target
     cache_dir.mkdir(parents=True, exist_ok=True)
-    with _lock(cache_dir / ".export.lock"):
+    with exclusive_lock(cache_dir / ".export.lock"):
         if target.is_file():  # another process exported it while we waited
             return target
         staging = Path(tempfile.mkdtemp(prefix=".exporting-", dir=cache_dir))
@@ -168,24 +167,6 @@ def _strip_provenance(path: Path) -> None:
         node.doc_string = ""
     model.graph.doc_string = ""
     onnx.save(model, str(path))
-
-
-@contextlib.contextmanager
-def _lock(path: Path) -> Iterator[None]:
-    with path.open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 # ---------------------------------------------------------------- running

@@ -11,15 +11,13 @@ its size and sha256, so a truncated or altered file is detected on load instead 
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import hashlib
 import json
 import logging
 import os
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -32,6 +30,8 @@ from reviewqa import __version__
 from reviewqa.errors import CorpusError, IndexNotReadyError
 from reviewqa.fileio import (
     STAGING_PREFIX,
+    exclusive_lock,
+    file_sha256,
     fsync_tree,
     new_version_name,
     no_space_left,
@@ -186,7 +186,8 @@ def build_index(
         warn_keyless_sources,
     )
 
-    with _build_lock(settings.index_dir):
+    # One build at a time per index directory (a second waits for the first).
+    with exclusive_lock(settings.index_dir / ".build.lock", UNCHANGED):
         if not force:
             # Checksums, not just sizes: a damaged file of the right size must be rebuilt, as the
             # "corrupt ... run `reviewqa index`" error promises.
@@ -442,36 +443,12 @@ def _migrated_build_id(folder: Path, builds: Path) -> str:
     return datetime.fromtimestamp(folder.stat().st_mtime, UTC).strftime(f"%Y%m%dT%H%M%S%fZ-{os.getpid()}")
 
 
-@contextlib.contextmanager
-def _build_lock(index_dir: Path) -> Iterator[None]:
-    """One build at a time per index directory (a second waits for the first)."""
-    try:
-        index_dir.mkdir(parents=True, exist_ok=True)
-        handle = (index_dir / ".build.lock").open("a")
-    except OSError as exc:
-        raise storage_error(exc, index_dir, UNCHANGED) from exc
-    with handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def _describe_files(directory: Path) -> dict[str, dict[str, Any]]:
     return {
-        path.relative_to(directory).as_posix(): {"bytes": path.stat().st_size, "sha256": _sha256(path)}
+        path.relative_to(directory).as_posix(): {"bytes": path.stat().st_size, "sha256": file_sha256(path)}
         for path in sorted(directory.rglob("*"))
         if path.is_file() and path.name != MANIFEST
     }
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _write_json(path: Path, data: object) -> None:
@@ -536,7 +513,9 @@ def verify_files(directory: Path, manifest: dict[str, Any], *, checksums: bool) 
         path = directory / name
         if not path.is_file():
             raise IndexStateError(f"the index is corrupt: {path} is missing. {RUN_INDEX}", "corrupt")
-        if path.stat().st_size != expected["bytes"] or (checksums and _sha256(path) != expected["sha256"]):
+        if path.stat().st_size != expected["bytes"] or (
+            checksums and file_sha256(path) != expected["sha256"]
+        ):
             raise IndexStateError(
                 f"the index is corrupt: {path} has changed since the build. {RUN_INDEX}", "corrupt"
             )
@@ -665,7 +644,7 @@ class LoadedFiles:
         if signature == self._seen[name]:
             return ""
         expected = self._expected[name]
-        if signature[0] != expected["bytes"] or _sha256(path) != expected["sha256"]:
+        if signature[0] != expected["bytes"] or file_sha256(path) != expected["sha256"]:
             return f"{path} has changed since it was loaded"
         self._seen[name] = signature  # touched, same content
         return ""
