@@ -107,11 +107,16 @@ def documents() -> Response:
     return jsonify({"documents": documents_view(collection_state().index.get())})
 
 
-@api.get("/cited-works")
+@api.route("/cited-works", methods=["GET", "POST"])
 def cited_works() -> Response:
     """The works named by key, the documents named by id, and what the given passages cite, as JSON or as
-    a BibTeX, RIS or CSV download; the whole bibliography when nothing is named."""
-    export = parse_cited_works(request.args)
+    a BibTeX, RIS or CSV download; the whole bibliography when nothing is named. POST takes the same fields
+    form-encoded, for selections longer than a URL may be (the chat page's export)."""
+    if request.method == "POST" and request.mimetype != "application/x-www-form-urlencoded":
+        raise ApiError(
+            415, "unsupported_media_type", "send the fields form-encoded (application/x-www-form-urlencoded)"
+        )
+    export = parse_cited_works(request.form if request.method == "POST" else request.args)
     index = collection_state().index.get()
     for name, values, known in (
         ("key", export.keys, index.bibliography),
