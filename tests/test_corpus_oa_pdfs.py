@@ -19,6 +19,7 @@ from reviewqa.settings import PROJECT_ROOT, Settings
 OA_PDFS = PROJECT_ROOT.parent / "shared" / "corpora" / "oa-pdfs"
 IMAGE_ONLY = "hardcase_scanned-imageonly_Tully2010_RehabilResPract_DERIVED.pdf"
 LINE_NUMBERED = "hardcase_linenumbers_Jordan2024_bioRxiv_SH3-binding-motif.pdf"
+UNHEADED_LIST = "standalone_Raghuraman2020_Proteomics_Drosophila-eye-absolute-quant.pdf"
 REVIEWS = (
     "review_Lee2023_ExpMolMed_EPRS1-phosphocode-signaling.pdf",
     "review_Jiang2023_IntJBiolSci_gasdermin-PTMs.pdf",
@@ -70,6 +71,29 @@ def test_the_reviews_reference_lists_parse(records: dict[str, dict]) -> None:
         with_fields = [e for e in entries if e["key"] and e["year"] and len(e["title"].split()) >= 3]
         assert len(with_fields) >= 0.95 * len(entries), name
         assert [e["number"] for e in entries] == list(range(1, len(entries) + 1))
+
+
+def test_a_reference_list_without_heading_is_read(oa_project: Settings, records: dict[str, dict]) -> None:
+    """Proteomics (Wiley) prints its list after the "Keywords" matter without a heading, words run together
+    ("[8] H.Taymaz-Nikerel,A.R.Lara, Front. Bioeng. Biotechnol.2016,4.")."""
+    record = records[UNHEADED_LIST]
+    entries = record["references"]
+    assert record["references_printed"] >= 60
+    assert [e["number"] for e in entries] == list(range(1, record["references_printed"] + 1))
+    assert sum(bool(e["key"] and e["year"]) for e in entries) >= 0.95 * len(entries)
+    assert entries[7]["key"] == "Taymaz-Nikerel & Lara 2016"
+    assert record["citations"]["linked"] >= 0.95 * record["citations"]["found"] > 50
+    texts = [p.text for p in load_passages(oa_project) if p.document == record["doc_id"]]
+    assert not any("Taymaz" in text or "Biotechnol" in text for text in texts)
+    assert any("absolute quantification of proteins, Drosophila eye" in text for text in texts)
+
+
+def test_biomed_central_entries_get_keys_and_titles(records: dict[str, dict]) -> None:
+    """BioMed Central ends the author list with a colon: "Geerts WH, Code KI: A prospective study ..."."""
+    record = records["hardcase_page-excerpt_Datta2010_JTraumaManagOutcomes_DVT-prophylaxis-review.pdf"]
+    entries = record["references"]
+    assert sum(bool(e["key"] and len(e["title"].split()) >= 3) for e in entries) >= 0.9 * len(entries)
+    assert record["citations"]["linked"] >= 0.9 * record["citations"]["found"]
 
 
 def test_numbered_citations_resolve_to_entries_with_titles(
@@ -169,7 +193,7 @@ def test_cited_works_of_a_pdf_passage_carry_titles_and_dois(
     from reviewqa.index.search import _bibliography
 
     passages = load_passages(oa_project)
-    bibliography = _bibliography(oa_project, passages, list(records.values()))
+    bibliography, _ = _bibliography(oa_project, passages, list(records.values()))
     jiang = [p for p in passages if p.document == records[REVIEWS[1]]["doc_id"] and p.cited_works]
     works = [bibliography[key] for p in jiang for key in p.cited_works]
     assert works and sum(1 for w in works if w.title and w.year) >= 0.95 * len(works)
