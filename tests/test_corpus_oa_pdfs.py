@@ -88,6 +88,20 @@ def test_a_reference_list_without_heading_is_read(oa_project: Settings, records:
     assert any("absolute quantification of proteins, Drosophila eye" in text for text in texts)
 
 
+def test_an_author_year_list_is_read_past_a_running_head_in_large_type(records: dict[str, dict]) -> None:
+    """Cell Press: the list runs over two pages whose "OPEN ACCESS Report" head is set larger than the
+    body; it is no heading, so the second page's entries (in small type) are read too."""
+    record = records["standalone_Zhang2022_CancerCell_KRAS-G12C-haptenated-neoepitopes.pdf"]
+    entries = record["references"]
+    assert record["references_printed"] >= 38
+    assert len(entries) >= 0.95 * record["references_printed"]
+    keys = [e["key"] for e in entries]
+    assert "Zhao et al. 2021" in keys and "Pichler 2003" in keys  # on the list's second page
+    assert sum(bool(e["key"] and e["year"] and e["title"]) for e in entries) >= 0.95 * len(entries)
+    assert all(" " not in e["doi"] and "Cancer" not in e["doi"] for e in entries)
+    assert record["citations"]["linked"] >= 0.9 * record["citations"]["found"]
+
+
 def test_biomed_central_entries_get_keys_and_titles(records: dict[str, dict]) -> None:
     """BioMed Central ends the author list with a colon: "Geerts WH, Code KI: A prospective study ..."."""
     record = records["hardcase_page-excerpt_Datta2010_JTraumaManagOutcomes_DVT-prophylaxis-review.pdf"]

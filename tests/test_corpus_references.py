@@ -88,3 +88,28 @@ def test_biomed_central_entries_end_their_author_list_at_the_colon() -> None:
         ("Kudsk et al. 1989", "Silent deep vein thrombosis in immobilized multiple trauma patients"),
         ("Geerts & Code 1994", "A prospective study of venous thromboembolism after major trauma"),
     ]
+
+
+def test_author_year_entries_with_a_group_author_glued_initials_and_a_broken_doi_link() -> None:
+    references = parse_reference_lists(
+        [
+            [
+                "Duriseti, S., Goetz, D.H., and Craik, C.S. (2010). Antagonistic anti-urokinase",
+                "antibodies. J. Biol. Chem. 285, 26878–26888. https://doi. org/10.1074/jbc.",
+                "M109.077677.",
+                "Eli Lilly and Company (2021). A Phase 1/2 Study of LY3499446 Administered to",
+                "Patients with Advanced Solid Tumors (clinicaltrials.Gov).",
+                "YuH., J. K. Chen, S. Feng, et al., 1994 Structural basis for the binding of",
+                "proline-rich peptides to SH3 domains. Cell 76: 933–945. https://doi. org/10.1016/",
+                "0092-8674(94)90367-0 Cancer Cell 40, 1060–1069",
+            ]
+        ]
+    )
+    assert [e.key for e in references.entries] == [
+        "Duriseti et al. 2010",
+        "Eli Lilly & Company 2021",
+        "Yu et al. 1994",
+    ]
+    assert references.printed == 3
+    assert references.entries[0].doi == "10.1074/jbc.M109.077677"
+    assert references.entries[2].doi == "10.1016/0092-8674(94)90367-0"

@@ -17,7 +17,9 @@ section. Numbered lists of the body (protocol steps, findings) lack the years an
 
 from __future__ import annotations
 
+import math
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Protocol, TypeVar
 
@@ -41,6 +43,8 @@ AFTER_REFERENCES_RE = re.compile(
 PAGE_LINE_RE = re.compile(r"^page\s+\d{1,4}(?:\s*(?:/|of)\s*\d{1,4})?$", re.IGNORECASE)
 WEB_RE = re.compile(r"https?://|www\.|doi\.org|\bdoi:", re.IGNORECASE)
 MAX_RUNNING_LINE_CHARS = 120
+RUNNING_LINE_DEPTH = 3  # how many lines at each end of a page may be a running head or foot
+DIGITS_RE = re.compile(r"\d+")
 # What reference entries hold: a year, a leading number, a page range, a DOI, "et al."
 ENTRY_SIGN_RE = re.compile(
     r"\b(?:1[89]|20)\d\d\b|^\s*\[?\d{1,3}[.)\]]?\s+\S|\b\d+\s*[-–]\s*\d+\b|\b10\.\d{4,}/|\bet al\b"
@@ -85,6 +89,30 @@ def drop_standalone_running_lines(lines: Sequence[L], blank: Callable[[L], L]) -
         if PAGE_LINE_RE.match(text) or ("|" in text and WEB_RE.search(text)):
             result[i] = blank(lines[i])
     return result
+
+
+def running_lines(pages: Sequence[Sequence[str]]) -> list[list[int]]:
+    """Per page, the positions of its running heads and feet: lines among the top or bottom
+    ``RUNNING_LINE_DEPTH`` that recur on at least half of the pages (two at least), numbers and spacing
+    aside ("OPEN ACCESSReport" on one page is "OPEN ACCESS Report" on the next)."""
+
+    def edge_positions(texts: Sequence[str]) -> list[int]:
+        filled = [i for i, text in enumerate(texts) if text.strip()]
+        return sorted(set(filled[:RUNNING_LINE_DEPTH] + filled[-RUNNING_LINE_DEPTH:]))
+
+    def shape(text: str) -> str:
+        return DIGITS_RE.sub("#", "".join(text.casefold().split()))
+
+    edges = [edge_positions(texts) for texts in pages]
+    counts = Counter(
+        s for texts, positions in zip(pages, edges, strict=True) for s in {shape(texts[i]) for i in positions}
+    )
+    needed = max(2, math.ceil(len(pages) / 2))
+    running = {s for s, count in counts.items() if count >= needed}
+    return [
+        [i for i in positions if shape(texts[i]) in running]
+        for texts, positions in zip(pages, edges, strict=True)
+    ]
 
 
 def split_off_references(

@@ -14,6 +14,8 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 
+from reviewqa.corpus.noise import REFERENCES_HEADING_RE, running_lines
+
 BOLD_FONT_RE = re.compile(r"bold|black|heavy|semibold|demi|[-,+]b(?:d|x)?$|\.b$", re.IGNORECASE)
 
 
@@ -221,7 +223,17 @@ def hinted_pages(pages: list[LayoutPage]) -> list[list[HintedLine]]:
     lines (tables, footnotes, sidebars) other than captions and reference lists, download stamps and
     table-of-contents lines dropped; headings and captions marked."""
     body = body_font_size(pages)
-    headings = {id(line) for page in pages for line in _heading_lines(page.lines, body)}
+    # a running head in large type ("OPEN ACCESS Report") is no heading: it must not end a reference list
+    running = {
+        id(page.lines[i])
+        for page, positions in zip(
+            pages, running_lines([[line.text for line in page.lines] for page in pages]), strict=True
+        )
+        for i in positions
+    }
+    headings = {
+        id(line) for page in pages for line in _heading_lines(page.lines, body) if id(line) not in running
+    }
     heading_sizes = sorted(
         {line.size for page in pages for line in page.lines if id(line) in headings}, reverse=True
     )
@@ -261,8 +273,6 @@ def hinted_pages(pages: list[LayoutPage]) -> list[list[HintedLine]]:
 
 
 def _is_references_heading(text: str) -> bool:
-    from reviewqa.corpus.noise import REFERENCES_HEADING_RE
-
     return bool(REFERENCES_HEADING_RE.match(text))
 
 

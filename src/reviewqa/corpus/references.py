@@ -32,9 +32,11 @@ DOI_URL_END_RE = re.compile(r"(?:https?:\s*//\s*)?(?:dx\.\s*)?doi\.\s*org\s*/\s*
 PMID_RE = re.compile(r"\bPMID:?\s*(\d{5,9})\b", re.IGNORECASE)
 NUMBERED_START_RE = re.compile(r"^\s*(?:\[(\d{1,4})\]\s*|(\d{1,4})[.)]?\s+)(?=\S)")
 AUTHOR_START_RE = re.compile(
-    rf"^(?:(?:[A-Z]\.\s?)+\s*)?(?:(?:de|van|von|der|den|da|di|le|la)\s+)*[A-Z][^\s,.;:()]*[a-z{APOSTROPHE}'][^\s,;:()]*"
+    rf"^(?:(?:[A-Z]\.\s?)+\s*)?(?:(?:de|van|von|der|den|da|di|le|la)\s+)*[A-Z][^\s,.;:()]*[a-z{APOSTROPHE}'][^\s,.;:()]*(?:[A-Z]\.)?"
     r"(?:[ -][A-Z][a-z]+)?,?\s+(?:[A-Z]{1,3}\b|[A-Z]\.)"
 )
+# A group author opening an author-year entry: "Eli Lilly and Company (2021). A Phase 1/2 Study ..."
+GROUP_AUTHOR_START_RE = re.compile(r"^[A-Z][^()]{0,80}?\s\((?:19|20)\d\d[a-z]?\)[.,]")
 INITIALS_RE = re.compile(r"^(?:[A-Z]{1,3}|[A-Z]\.(?:\s?-?[A-Z]\.?)*)$")  # "JF", "J.", "K.V", "J.-L."
 ET_AL_RE = re.compile(r"\bet\s+al\b", re.IGNORECASE)
 PAREN_YEAR_RE = re.compile(r"\(((?:19|20)\d\d[a-z]?)\)")
@@ -50,10 +52,12 @@ NAME_INITIALS_FIRST_RE = re.compile(
 )
 NAME_SEPARATOR_RE = re.compile(r"\s*,\s*(?:and\s+|&\s*)?|\s+(?:and|&)\s+")
 # Run-together text ("H.Taymaz-Nikerel,A.R.Lara, Front. Bioeng. Biotechnol.2016,4."): spaces restored
-# after an initial before a surname, after a comma before a letter, around a year glued to a word.
+# after an initial before a surname, after a comma before a letter, between a surname and its initial
+# ("YuH.,"), around a year glued to a word.
 GLUED_RE = (
     (re.compile(rf"(?<=\b[A-Z]\.)(?=[^\W\d_][’']?[^\W\d_]|{PARTICLES}[A-Z])"), " "),
     (re.compile(r",(?=[^\W\d_])"), ", "),
+    (re.compile(r"(?<=[a-z])(?=[A-Z]\.,?$)"), " "),  # "YuH.," -> "Yu H.,"
     (re.compile(r"(?:(?<=[^\W\d_]{2})|(?<=[^\W\d_]\.))(?=(?:19|20)\d\d(?!\d))"), " "),
     (re.compile(r"(?<=\b(?:19|20)\d\d),(?=\d)"), ", "),
 )
@@ -126,7 +130,18 @@ def _printed_count(lines: list[str], numbered: bool) -> int:
     if numbered:  # the highest number printed at a line start right after its predecessor's
         starts = {int(m.group(1) or m.group(2)) for line in lines if (m := NUMBERED_START_RE.match(line))}
         return max((n for n in starts if n - 1 in starts or n == 1), default=0)
-    return sum(1 for line in lines if AUTHOR_START_RE.match(line) and YEAR_RE.search(line))
+    # entry starts: after a line that ends an entry, a name (or a group) with a year in the next lines
+    return sum(
+        1
+        for i, line in enumerate(lines)
+        if (i == 0 or ends_entry(lines[i - 1]))
+        and _opens_author_year_entry(line)
+        and YEAR_RE.search(" ".join(lines[i : i + 3]))
+    )
+
+
+def _opens_author_year_entry(line: str) -> bool:
+    return bool(AUTHOR_START_RE.match(line) or GROUP_AUTHOR_START_RE.match(line))
 
 
 def _numbered_entries(lines: list[str]) -> list[ReferenceEntry]:
@@ -148,11 +163,11 @@ def _author_year_entries(lines: list[str]) -> list[ReferenceEntry]:
     for line in lines:
         previous = entries[-1] if entries else None
         ended = previous is None or ends_entry(previous[-1])
-        if AUTHOR_START_RE.match(line) and ended:
+        if _opens_author_year_entry(line) and ended:
             entries.append([line])
         elif previous is not None:
             previous.append(line)
-        elif AUTHOR_START_RE.match(line):
+        elif _opens_author_year_entry(line):
             entries.append([line])
     return [_entry(_join_lines(parts), None) for parts in entries]
 
@@ -227,9 +242,14 @@ def _initials_first_end(text: str) -> int | None:
 
 def _doi_url_rejoined(text: str) -> str:
     """Springer's DOI links extract with spaces ("https:// doi. org/ 10. 2337/ diabe tes. 54.9. 2503"): a
-    doi.org link ending the entry is read without its spaces."""
+    doi.org link ending the entry is read without its spaces, up to a capitalised word ("Cancer Cell 40")."""
     match = DOI_URL_END_RE.search(text)
-    return text[: match.start()] + re.sub(r"\s+", "", match.group(0)) if match else text
+    if not match:
+        return text
+    link = match.group(0)
+    stop = re.search(r"\s(?=[A-Z][a-z]{2,})", link)
+    rest = link[stop.start() :] if stop else ""
+    return text[: match.start()] + re.sub(r"\s+", "", link[: stop.start()] if stop else link) + rest
 
 
 def _split_authors(text: str) -> tuple[str, str]:
