@@ -88,10 +88,18 @@ def test_a_reference_list_without_heading_is_read(oa_project: Settings, records:
     assert any("absolute quantification of proteins, Drosophila eye" in text for text in texts)
 
 
-def test_an_author_year_list_is_read_past_a_running_head_in_large_type(records: dict[str, dict]) -> None:
+def test_an_author_year_list_is_read_past_a_running_head_in_large_type(
+    oa_project: Settings, records: dict[str, dict]
+) -> None:
     """Cell Press: the list runs over two pages whose "OPEN ACCESS Report" head is set larger than the
-    body; it is no heading, so the second page's entries (in small type) are read too."""
+    body; it is no heading, so the second page's entries (in small type) are read too. Its section
+    headings, in the body's type, are siblings under the typed "STAR+METHODS", and captions stay captions."""
     record = records["standalone_Zhang2022_CancerCell_KRAS-G12C-haptenated-neoepitopes.pdf"]
+    passages = [p for p in load_passages(oa_project) if p.document == record["doc_id"]]
+    assert not any("OPEN ACCESS" in " ".join(p.section) for p in passages)
+    assert max(len(p.section) for p in passages) <= 3
+    assert ["Report", "STAR+METHODS", "Flow cytometry"] in [list(p.section) for p in passages]
+    assert sum(p.kind == "caption" and p.text.startswith("Figure ") for p in passages) >= 4
     entries = record["references"]
     assert record["references_printed"] >= 38
     assert len(entries) >= 0.95 * record["references_printed"]

@@ -170,6 +170,7 @@ def _clean_lines(lines: list[Line], *, paged: bool, outline: list[tuple[str, ...
         labels={i for i, block in enumerate(blocks) if block.label},
         levels=levels,
         text_rules=len(levels) < MIN_LAYOUT_HEADINGS,
+        captions={i for i, block in enumerate(blocks) if block.hint == "caption"},
     )
     cleaned = _assemble(blocks, candidates, vocabulary, outline)
     _add_run_in_headings(cleaned)
