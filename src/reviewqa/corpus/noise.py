@@ -91,28 +91,29 @@ def drop_standalone_running_lines(lines: Sequence[L], blank: Callable[[L], L]) -
     return result
 
 
-def running_lines(pages: Sequence[Sequence[str]]) -> list[list[int]]:
-    """Per page, the positions of its running heads and feet: lines among the top or bottom
-    ``RUNNING_LINE_DEPTH`` that recur on at least half of the pages (two at least), numbers and spacing
-    aside ("OPEN ACCESSReport" on one page is "OPEN ACCESS Report" on the next)."""
+def line_shape(text: str) -> str:
+    """A line numbers and spacing aside ("OPEN ACCESSReport" on one page is "OPEN ACCESS Report" on the
+    next, "944Diabetologia (2024)" in one extraction "944 Diabetologia (2024)" in another)."""
+    return DIGITS_RE.sub("#", "".join(text.casefold().split()))
 
-    def edge_positions(texts: Sequence[str]) -> list[int]:
-        filled = [i for i, text in enumerate(texts) if text.strip()]
-        return sorted(set(filled[:RUNNING_LINE_DEPTH] + filled[-RUNNING_LINE_DEPTH:]))
 
-    def shape(text: str) -> str:
-        return DIGITS_RE.sub("#", "".join(text.casefold().split()))
+def _edge_positions(texts: Sequence[str]) -> list[int]:
+    filled = [i for i, text in enumerate(texts) if text.strip()]
+    return sorted(set(filled[:RUNNING_LINE_DEPTH] + filled[-RUNNING_LINE_DEPTH:]))
 
-    edges = [edge_positions(texts) for texts in pages]
-    counts = Counter(
-        s for texts, positions in zip(pages, edges, strict=True) for s in {shape(texts[i]) for i in positions}
-    )
+
+def running_shapes(pages: Sequence[Sequence[str]]) -> set[str]:
+    """Shapes of the running heads and feet: lines among the top or bottom ``RUNNING_LINE_DEPTH`` of a page
+    that recur on at least half of the pages (two at least)."""
+    counts = Counter(s for texts in pages for s in {line_shape(texts[i]) for i in _edge_positions(texts)})
     needed = max(2, math.ceil(len(pages) / 2))
-    running = {s for s, count in counts.items() if count >= needed}
-    return [
-        [i for i in positions if shape(texts[i]) in running]
-        for texts, positions in zip(pages, edges, strict=True)
-    ]
+    return {s for s, count in counts.items() if count >= needed}
+
+
+def running_lines(pages: Sequence[Sequence[str]]) -> list[list[int]]:
+    """Per page, the positions of its running heads and feet (``running_shapes``)."""
+    shapes = running_shapes(pages)
+    return [[i for i in _edge_positions(texts) if line_shape(texts[i]) in shapes] for texts in pages]
 
 
 def split_off_references(
