@@ -94,3 +94,43 @@ def test_logistic_fit_is_a_probability() -> None:
     y = np.array([0, 0, 1, 1] * 10, dtype=float)
     p = fit_logistic(x, y, seed=0).predict(x)
     assert ((p > 0) & (p < 1)).all() and p[3] > 0.5 > p[0]
+
+
+def test_each_gold_set_weighs_the_same_in_the_confidence_fit() -> None:
+    from reviewqa.answer.train import fit_confidence, gold_set_weights
+
+    sources = ["covidqa-train"] * 90 + ["review-dev"] * 10
+    weights = gold_set_weights(sources)
+    assert weights[:90].sum() == pytest.approx(weights[90:].sum())
+    assert weights.sum() == pytest.approx(len(sources))
+    # One input that says nothing: the fitted confidence is the mean of the two sets' shares right (0.5 and
+    # 0.9 -> 0.7), not the share of all rows (0.54), which the larger set would dictate unweighted.
+    right = np.array([1.0] * 45 + [0.0] * 45 + [1.0] * 9 + [0.0])
+    inputs = np.zeros((100, 1))
+    data = fit_confidence(inputs, right, sources, [f"q{i}" for i in range(100)], seed=0)
+    from reviewqa.answer.train import confidence_model_of
+
+    assert confidence_model_of(data).predict(np.zeros(1))[0] == pytest.approx(0.7, abs=0.01)
+    assert set(data["info"]["calibration"]) == {"covidqa-train (cross-fitted)", "review-dev (cross-fitted)"}
+
+
+def test_the_packaged_models_load_with_the_current_features_and_inputs() -> None:
+    # A change of features or confidence inputs without `reviewqa train` would make these files unusable
+    # (the loaders then fall back to the hand-weighted relevance and the support, silently but for a log).
+    import hashlib
+
+    from reviewqa.answer.ranker import (
+        CONFIDENCE_FILE,
+        CONFIDENCE_INPUTS,
+        load_confidence,
+        load_ranker,
+        model_versions,
+    )
+
+    ranker, confidence = load_ranker(), load_confidence()
+    assert ranker is not None and confidence is not None
+    assert confidence.model.coef.shape == (len(CONFIDENCE_INPUTS),)
+    assert {"covidqa-train (cross-fitted)", "review-dev (cross-fitted)", "covidqa-dev (held out)"} <= set(
+        confidence.info["calibration"]
+    )
+    assert model_versions()["confidence"] == hashlib.sha256(CONFIDENCE_FILE.read_bytes()).hexdigest()

@@ -81,6 +81,9 @@ def test_answers_passages_and_exports_carry_the_citing_documents_work(project) -
             "/api/v1/cited-works", query_string={"passage_id": citation["passage_id"], "format": "json"}
         ).get_json()
         assert DOIS[doc_id] in {work.get("doi") for work in exported["works"]}
+        # The chat page's export names the keys of its citations and their documents.
+        posted = client.post("/api/v1/cited-works", data={"key": [KEY], "doc_id": [doc_id]}).get_json()
+        assert posted["works"][0]["doi"] == DOIS[doc_id]
 
 
 def test_a_bibliography_file_row_is_the_same_work_everywhere(project, tmp_path) -> None:

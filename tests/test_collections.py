@@ -163,6 +163,7 @@ def test_an_unknown_collection_is_a_json_404(client: FlaskClient, method: str, p
     [
         ("post", "/api/v1/ask", {"question": "What is IGF1R?", "collection": "../notes"}),
         ("post", "/api/v1/ask", {"question": "What is IGF1R?", "collection": ["notes"]}),
+        ("post", "/api/v1/ask", {"question": "What is IGF1R?", "collection": None}),  # the spec: a string
         ("get", "/api/v1/search?q=IGF1R&collection=Notes", None),
         ("get", "/api/v1/documents?collection=a%2Fb", None),
     ],

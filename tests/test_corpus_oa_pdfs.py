@@ -215,9 +215,11 @@ def test_cited_works_of_a_pdf_passage_carry_titles_and_dois(
     from reviewqa.index.search import _bibliography
 
     passages = load_passages(oa_project)
-    bibliography, _ = _bibliography(oa_project, passages, list(records.values()))
+    bibliography, own_lists = _bibliography(oa_project, passages, list(records.values()))
     jiang = [p for p in passages if p.document == records[REVIEWS[1]]["doc_id"] and p.cited_works]
-    works = [bibliography[key] for p in jiang for key in p.cited_works]
+    works = [
+        own_lists.get(p.document, {}).get(key) or bibliography[key] for p in jiang for key in p.cited_works
+    ]
     assert works and sum(1 for w in works if w.title and w.year) >= 0.95 * len(works)
     vedovato = records["standalone_Vedovato2024_Diabetologia_KCNJ11-LoF-diabetes.pdf"]
     with_doi = [e for e in vedovato["references"] if e["doi"]]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import urllib.parse
 
 import bibtexparser
 import pytest
@@ -154,6 +155,26 @@ def test_a_passage_exports_its_document_and_the_works_it_cites(client: FlaskClie
     table = client.get("/api/v1/cited-works", query_string={"doc_id": "igf1r-review", "format": "csv"})
     assert table.mimetype == "text/csv"
     assert [row["key"] for row in csv.DictReader(io.StringIO(table.get_data(as_text=True)))] == ["Yee 2018"]
+
+
+@pytest.mark.slow
+def test_a_selection_longer_than_a_request_line_is_exported_by_post(
+    client: FlaskClient, review_index
+) -> None:
+    from reviewqa.service.openapi import MAX_REQUEST_LINE_BYTES
+    from reviewqa.service.validation import MAX_EXPORT_ITEMS
+
+    keys = sorted(review_index.bibliography)
+    repeated = (keys * (MAX_EXPORT_ITEMS // len(keys)))[:MAX_EXPORT_ITEMS]  # as a long conversation sends
+    fields = {"key": repeated, "doc_id": ["igf1r-review"], "format": "csv"}
+    assert len(urllib.parse.urlencode(fields, doseq=True)) > MAX_REQUEST_LINE_BYTES
+    posted = client.post("/api/v1/cited-works", data=fields)
+    assert posted.status_code == 200, posted.get_data(as_text=True)
+    rows = list(csv.DictReader(io.StringIO(posted.get_data(as_text=True))))
+    assert [row["key"] for row in rows] == [*keys, "Yee 2018"]
+    assert posted.get_data() == client.get("/api/v1/cited-works", query_string=fields).get_data()
+    as_json = client.post("/api/v1/cited-works", json={"key": keys[:1]})
+    assert_json_error(as_json, 415, "unsupported_media_type")
 
 
 @pytest.mark.slow

@@ -29,6 +29,7 @@ OPERATIONS = [
     ("/passages/{passage_id}", "GET", (POSITIVE,)),
     ("/documents", "GET", (POSITIVE,)),
     ("/cited-works", "GET", (POSITIVE, NEGATIVE)),
+    ("/cited-works", "POST", (POSITIVE, NEGATIVE)),
     ("/examples", "GET", (POSITIVE,)),
     ("/health", "GET", (POSITIVE,)),
     ("/openapi.json", "GET", (POSITIVE,)),

@@ -339,6 +339,11 @@ def confidence_inputs(
             row[column("front_matter")],
             row[column("announces")],
             row[column("document_share")],
+            len(chosen),
+            np.log1p(sum(len(c.sentence.text) for c in chosen)),
+            len(considered.asked.split()),
+            len(considered.terms.terms),
+            1.0 - float(np.prod([1.0 - min(max(c.relevance, 0.0), 0.999) for c in chosen])),
         ]
     )
 

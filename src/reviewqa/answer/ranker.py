@@ -38,6 +38,13 @@ CONFIDENCE_INPUTS: tuple[str, ...] = (
     "top_front_matter",
     "top_announces",
     "document_share",
+    # The answer as a whole: longer answers of more sentences hold a span more often, and a question of
+    # many terms is harder to answer in one sentence.
+    "sentences",
+    "answer_characters_log",
+    "question_words",
+    "question_terms",
+    "any_sentence_right",  # 1 - prod(1 - p) over the chosen sentences' probabilities
 )
 
 

@@ -5,12 +5,13 @@ Ranker (candidate sentence -> probability it holds the answer), trained on
   the question's article;
 - the review's gold dev split: a candidate is positive when it holds or overlaps an evidence phrase.
 Confidence model (a given answer -> probability it is right), fitted on the answers given (not abstained)
-for the dev splits of both gold sets: COVID-QA
-dev (right = the answer contains the gold span) and the review's dev split (right = every key term of the
-reference is in the answer, or, without key terms, a quote covers the evidence; an answer to an
-out-of-scope question is wrong). The review's dev questions also train the ranker, so their confidence
-inputs come from rankers trained without them (K folds); the reported calibration error is cross-fitted
-over K folds too. Everything is seeded and single-threaded, so a rerun writes the same bytes.
+to the questions the ranker trains on: COVID-QA train (right = the answer contains the gold span) and the
+review's dev split (right = every key term of the reference is in the answer, or, without key terms, a
+quote covers the evidence; an answer to an out-of-scope question is wrong), each gold set weighing the
+same. Their answers come from rankers trained without them (K folds over all of them), so the inputs are
+those of unseen questions; the reported calibration error is cross-fitted over K folds, and COVID-QA dev,
+never trained on, measures it held out. Everything is seeded and single-threaded, so a rerun writes the
+same bytes.
 """
 
 from __future__ import annotations
@@ -120,14 +121,18 @@ def train_ranker(x: np.ndarray, y: np.ndarray, kind: str, seed: int) -> dict[str
     }
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, seed: int, c: float = 1.0) -> Logistic:
+def fit_logistic(
+    x: np.ndarray, y: np.ndarray, seed: int, c: float = 1.0, weights: np.ndarray | None = None
+) -> Logistic:
     from sklearn.linear_model import LogisticRegression
 
     x = np.asarray(x, dtype=np.float64)
     mean = x.mean(axis=0)
     scale = x.std(axis=0)
     scale[scale == 0] = 1.0
-    fitted = LogisticRegression(C=c, max_iter=2000, random_state=seed).fit((x - mean) / scale, y)
+    fitted = LogisticRegression(C=c, max_iter=2000, random_state=seed).fit(
+        (x - mean) / scale, y, sample_weight=weights
+    )
     return Logistic(fitted.coef_[0].astype(np.float64), float(fitted.intercept_[0]), mean, scale)
 
 
@@ -147,38 +152,52 @@ def folds_of(ids: Sequence[str], folds: int = FOLDS) -> dict[str, int]:
     return {i: int(hashlib.sha256(i.encode()).hexdigest(), 16) % folds for i in ids}
 
 
+def gold_set_weights(sources: Sequence[str]) -> np.ndarray:
+    """Row weights giving each gold set (a source's name up to its "-": "covidqa-train" and "covidqa-dev"
+    are one) the same total weight, so COVID-QA's ~1,600 answers do not drown the review's ~80."""
+    gold_sets = [s.split("-")[0] for s in sources]
+    counts = {g: gold_sets.count(g) for g in set(gold_sets)}
+    return np.array([len(gold_sets) / (len(counts) * counts[g]) for g in gold_sets])
+
+
 def fit_confidence(
     inputs: np.ndarray, right: np.ndarray, sources: Sequence[str], ids: Sequence[str], seed: int
-) -> tuple[dict[str, Any], np.ndarray]:
-    """The confidence file's content, and cross-fitted confidences (each from a model fit without its
-    fold) for an honest calibration report."""
-    from reviewqa.eval.metrics import expected_calibration_error, reliability
-
+) -> dict[str, Any]:
+    """The confidence file's content. Each gold set weighs the same; the calibration the file reports is
+    cross-fitted (each answer's confidence from a model fit without its fold)."""
+    weights = gold_set_weights(sources)
     folds = folds_of(list(ids))
     crossed = np.zeros(len(right))
     fold_of = np.array([folds[i] for i in ids])
     for k in range(FOLDS):
         held = fold_of == k
         if held.any() and (~held).any():
-            crossed[held] = fit_logistic(inputs[~held], right[~held], seed).predict(inputs[held])
-    model = fit_logistic(inputs, right, seed)
-    report = {}
-    for source in sorted(set(sources)):
-        mine = np.array([s == source for s in sources])
-        held_confidence, held_right = crossed[mine].tolist(), right[mine].tolist()
-        report[source] = {
-            "answers": int(mine.sum()),
-            "right": round(float(right[mine].mean()), 4),
-            "ece_cross_fitted": round(expected_calibration_error(held_confidence, held_right) or 0.0, 4),
-            "reliability_cross_fitted": reliability(held_confidence, held_right),
-        }
-    data = {
+            fold_model = fit_logistic(inputs[~held], right[~held], seed, weights=weights[~held])
+            crossed[held] = fold_model.predict(inputs[held])
+    model = fit_logistic(inputs, right, seed, weights=weights)
+    report = {
+        f"{source} (cross-fitted)": calibration_report(crossed[mine].tolist(), right[mine].tolist())
+        for source in sorted(set(sources))
+        if (mine := np.array([s == source for s in sources])).any()
+    }
+    return {
         "inputs": list(CONFIDENCE_INPUTS),
         "seed": seed,
         "model": model.to_dict(),
-        "info": {"folds": FOLDS, "calibration": report},
+        "info": {"folds": FOLDS, "weights": "each gold set the same total weight", "calibration": report},
     }
-    return data, crossed
+
+
+def calibration_report(confidence: Sequence[float], right: Sequence[bool]) -> dict[str, Any]:
+    """Answers, share right, expected calibration error and the reliability table."""
+    from reviewqa.eval.metrics import expected_calibration_error, reliability
+
+    return {
+        "answers": len(right),
+        "right": round(float(np.mean(right)), 4) if len(right) else None,
+        "ece": round(expected_calibration_error(list(confidence), list(right)) or 0.0, 4),
+        "reliability": reliability(list(confidence), list(right)),
+    }
 
 
 def write_model(path: Path, data: dict[str, Any]) -> str:
@@ -204,6 +223,7 @@ __all__ = [
     "RANKER_FILE",
     "RANKER_KINDS",
     "Examples",
+    "calibration_report",
     "collect",
     "fit_confidence",
     "top1_accuracy",

@@ -14,6 +14,7 @@ from reviewqa.answer.train import (
     FOLDS,
     RANKER_FILE,
     Examples,
+    calibration_report,
     collect,
     confidence_model_of,
     fit_confidence,
@@ -68,6 +69,9 @@ def run_training(
     def review_answer(question_id: str, candidate: Any) -> bool:
         return any(m.quote_supports(candidate.sentence.text, p) for p in review_gold[question_id].evidence)
 
+    def fold_of(question_id: str) -> int:
+        return folds_of([question_id])[question_id]
+
     examples = Examples()
     log.info("candidates of %d COVID-QA train questions", len(covid_train))
     collect(
@@ -100,41 +104,47 @@ def run_training(
     x, y = examples.select(lambda _g, _s: True)
     ranker_data = train_ranker(x, y, kind, seed)
     ranker = ranker_of(ranker_data)
-    review_folds = folds_of([q.id for q in review_dev])
+    # Every training question answered by a ranker that never saw it (K folds over all of them), so the
+    # confidence model learns from inputs like those of new questions.
     fold_rankers = {}
     for k in range(FOLDS):
-        fx, fy = examples.select(lambda g, s, k=k: s != "review" or review_folds[g] != k)
+        fx, fy = examples.select(lambda g, _s, k=k: fold_of(g) != k)
         fold_rankers[k] = ranker_of(train_ranker(fx, fy, kind, seed))
 
-    # Confidence: every dev question answered (no abstention), its inputs and whether it is right.
-    inputs, right, sources, ids = [], [], [], []
+    confidence_rows: list[tuple[np.ndarray, bool, str, str]] = []
     # Only answers the pipeline gives (support at or above the abstain threshold) are calibrated: the
     # confidence is the probability that a shown answer is right. (Fitted on every draft, it was worse
     # calibrated on the answers shown: review dev ECE 0.107 against 0.075, cross-fitted.)
-    for q in covid_dev:
-        draft = covid_engine.draft(q.question, covid_settings, ranker=ranker, confidence_model=None)
+
+    def answered(engine: Any, question: str, run_settings: Settings, model: Any) -> tuple[Any, str] | None:
+        draft = engine.draft(question, run_settings, ranker=model, confidence_model=None)
         if draft.support < settings.abstain_threshold:
-            continue
-        text = covid_engine.draft_text(draft) if draft.chosen else ""
-        inputs.append(draft.confidence_inputs)
-        right.append(bool(text) and contains_gold(text, q.answer))
-        sources.append("covidqa-dev")
-        ids.append(f"covidqa:{q.id}")
+            return None
+        return draft, engine.draft_text(draft) if draft.chosen else ""
+
+    for q in covid_train:
+        if found := answered(covid_engine, q.question, covid_settings, fold_rankers[fold_of(q.id)]):
+            draft, text = found
+            right = bool(text) and contains_gold(text, q.answer)
+            confidence_rows.append((draft.confidence_inputs, right, "covidqa-train", f"covidqa:{q.id}"))
     for q in review_dev:
-        draft = review_engine.draft(
-            q.question, settings, ranker=fold_rankers[review_folds[q.id]], confidence_model=None
-        )
-        if draft.support < settings.abstain_threshold:
-            continue
-        text = review_engine.draft_text(draft) if draft.chosen else ""
-        inputs.append(draft.confidence_inputs)
-        right.append(bool(text) and m.answer_right(text, q.answer, q.evidence, q.answerable))
-        sources.append("review-dev")
-        ids.append(f"review:{q.id}")
-    confidence_data, _ = fit_confidence(
-        np.array(inputs), np.array(right, dtype=np.float64), sources, ids, seed
+        if found := answered(review_engine, q.question, settings, fold_rankers[fold_of(q.id)]):
+            draft, text = found
+            right = bool(text) and m.answer_right(text, q.answer, q.evidence, q.answerable)
+            confidence_rows.append((draft.confidence_inputs, right, "review-dev", f"review:{q.id}"))
+    inputs, rights, sources, ids = zip(*confidence_rows, strict=True)
+    confidence_data = fit_confidence(np.array(inputs), np.array(rights, dtype=np.float64), sources, ids, seed)
+    confidence = confidence_model_of(confidence_data)  # loads as the answer stage will
+    # COVID-QA dev, never trained on: the packaged ranker answers, the fitted model gives the confidence.
+    held_out = [
+        (float(confidence.predict(draft.confidence_inputs)[0]), contains_gold(text, q.answer))
+        for q in covid_dev
+        if (found := answered(covid_engine, q.question, covid_settings, ranker))
+        for draft, text in [found]
+    ]
+    confidence_data["info"]["calibration"]["covidqa-dev (held out)"] = calibration_report(
+        [c for c, _ in held_out], [r for _, r in held_out]
     )
-    confidence_model_of(confidence_data)  # loads as the answer stage will
 
     accuracy = {
         "covidqa_train": top1_accuracy(ranker, examples, lambda _g, s: s == "covidqa"),

@@ -28,14 +28,17 @@ def service_state() -> ServiceState:
     return current_app.extensions["reviewqa"]
 
 
-def collection_state(name: object = None) -> CollectionState:
-    """The collection a request names (a JSON field or the query parameter ``collection``), loaded if this
-    is its first use; the default collection when it names none. 400 for a name that cannot be one, 404
-    (UnknownCollectionError) for one that names no collection."""
-    if name is None:
+def collection_state(body: dict[str, Any] | None = None) -> CollectionState:
+    """The collection a request names (the JSON body's ``collection`` field, else the query parameter),
+    loaded if this is its first use; the default collection when it names none. 400 for a name that cannot
+    be one (null included: the spec says a string), 404 (UnknownCollectionError) for one that names no
+    collection."""
+    if body and "collection" in body:
+        name = body["collection"]
+        if not isinstance(name, str):
+            raise ApiError(400, "invalid_collection", "'collection' must be a string")
+    else:
         name = request.args.get("collection")
-    if name is not None and not isinstance(name, str):
-        raise ApiError(400, "invalid_collection", "'collection' must be a string")
     if name is not None:
         try:
             check_collection_name(name)
@@ -50,7 +53,7 @@ def ask() -> Response:
 
     state = service_state()
     body = json_body(request)
-    collection = collection_state(body.get("collection"))
+    collection = collection_state(body)
     ask_request = parse_ask(body, collection.settings.top_k)
     build = collection.index.build()  # this request finishes on this build even if another is swapped in
     key = AnswerCache.key(
@@ -104,11 +107,16 @@ def documents() -> Response:
     return jsonify({"documents": documents_view(collection_state().index.get())})
 
 
-@api.get("/cited-works")
+@api.route("/cited-works", methods=["GET", "POST"])
 def cited_works() -> Response:
     """The works named by key, the documents named by id, and what the given passages cite, as JSON or as
-    a BibTeX, RIS or CSV download; the whole bibliography when nothing is named."""
-    export = parse_cited_works(request.args)
+    a BibTeX, RIS or CSV download; the whole bibliography when nothing is named. POST takes the same fields
+    form-encoded, for selections longer than a URL may be (the chat page's export)."""
+    if request.method == "POST" and request.mimetype != "application/x-www-form-urlencoded":
+        raise ApiError(
+            415, "unsupported_media_type", "send the fields form-encoded (application/x-www-form-urlencoded)"
+        )
+    export = parse_cited_works(request.form if request.method == "POST" else request.args)
     index = collection_state().index.get()
     for name, values, known in (
         ("key", export.keys, index.bibliography),

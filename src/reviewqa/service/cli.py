@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import os
 from pathlib import Path
 
 import click
 
+from reviewqa.service.port import check_port_free, is_loopback_host
 from reviewqa.settings import Settings
 
 
@@ -39,7 +39,6 @@ def serve(
     """Serve the JSON API (/api/v1) and the chat page (/), for every collection (the one chosen with
     --collection or --corpus is the default)."""
     from reviewqa.service.app import create_app
-    from reviewqa.service.port import check_port_free
 
     # Workers fork after the tokenizer has run; its own thread pool must not be used across fork.
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -97,19 +96,12 @@ def check_index_for_serving(app) -> None:  # app: Flask
 
 def check_dev_host(host: str) -> None:
     """Flask's debug server runs code typed into its debugger page: never on an address others can reach."""
-    if host == "localhost" or _is_loopback(host):
+    if is_loopback_host(host):
         return
     raise click.UsageError(
         f"--dev serves Flask's debugger, which runs any code it is sent: only on a loopback address "
         f"(127.0.0.1, ::1, localhost), not {host!r}; serve other addresses without --dev"
     )
-
-
-def _is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def _url_host(host: str) -> str:

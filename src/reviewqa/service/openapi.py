@@ -381,6 +381,63 @@ def _id_list() -> Schema:
     return {"type": "array", "items": item, "maxItems": MAX_EXPORT_ITEMS}
 
 
+EXPORT_LISTS = (
+    ("key", 'Bibliography keys, e.g. "Gradishar et al. 2016" (repeat the field)'),
+    ("doc_id", "Document ids, e.g. igf1r-review"),
+    ("passage_id", "Passage ids, e.g. igf1r-review:3"),
+)
+
+
+def _cited_works_operation(settings: Settings, method: str) -> Schema:
+    """GET takes the fields as query parameters; POST takes the same fields form-encoded, for selections
+    longer than a request line may be."""
+    export_format = {"type": "string", "enum": list(EXPORT_FORMATS), "default": "json"}
+    format_description = "json, or a download: bibtex, ris or csv"
+    operation: Schema = {
+        "operationId": "citedWorks" if method == "get" else "citedWorksPost",
+        "summary": "Cited works as JSON, or as a BibTeX, RIS or CSV file for a reference manager",
+        "description": (
+            "The works named by bibliography key (as the named documents' own reference lists give them, "
+            "else the bibliography's), the documents named by id, and for each passage id its document and "
+            "the works it cites: in that order, each once. With none of them, the whole bibliography."
+        ),
+        "parameters": [_collection_query(settings)],
+        "responses": {
+            "200": {
+                "description": "The works",
+                "headers": REQUEST_ID_HEADER,
+                "content": {
+                    "application/json": {"schema": _ref("CitedWorkList")},
+                    **{media: {"schema": {"type": "string"}} for _, media, _ in FORMATS.values()},
+                },
+            },
+            **(_errors(400, 404, 414, 503) if method == "get" else _errors(400, 404, 413, 415, 503)),
+        },
+    }
+    if method == "get":
+        operation["parameters"] = [
+            _query("format", export_format, format_description),
+            *(
+                {**_query(name, _id_list(), text), "style": "form", "explode": True}
+                for name, text in EXPORT_LISTS
+            ),
+            _collection_query(settings),
+        ]
+        return operation
+    fields = {"format": {**export_format, "description": format_description}}
+    fields |= {name: {**_id_list(), "description": text} for name, text in EXPORT_LISTS}
+    operation["requestBody"] = {
+        "required": True,
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "schema": {"type": "object", "properties": fields},
+                "encoding": {name: {"style": "form", "explode": True} for name, _ in EXPORT_LISTS},
+            }
+        },
+    }
+    return operation
+
+
 def _query(name: str, schema: Schema, description: str, required: bool = False) -> Schema:
     return {"name": name, "in": "query", "required": required, "schema": schema, "description": description}
 
@@ -547,46 +604,8 @@ def _paths(settings: Settings) -> dict[str, Schema]:
             }
         },
         "/cited-works": {
-            "get": {
-                "operationId": "citedWorks",
-                "summary": "Cited works as JSON, or as a BibTeX, RIS or CSV file for a reference manager",
-                "description": (
-                    "The works named by bibliography key, the documents named by id, and for each passage id "
-                    "its document and the works it cites: in that order, each once. With none of them, the "
-                    "whole bibliography."
-                ),
-                "parameters": [
-                    _query(
-                        "format",
-                        {"type": "string", "enum": list(EXPORT_FORMATS), "default": "json"},
-                        "json, or a download: bibtex, ris or csv",
-                    ),
-                    *(
-                        {
-                            **_query(name, _id_list(), description),
-                            "style": "form",
-                            "explode": True,
-                        }
-                        for name, description in (
-                            ("key", 'Bibliography keys, e.g. "Gradishar et al. 2016" (repeat the parameter)'),
-                            ("doc_id", "Document ids, e.g. igf1r-review"),
-                            ("passage_id", "Passage ids, e.g. igf1r-review:3"),
-                        )
-                    ),
-                    _collection_query(settings),
-                ],
-                "responses": {
-                    "200": {
-                        "description": "The works",
-                        "headers": REQUEST_ID_HEADER,
-                        "content": {
-                            "application/json": {"schema": _ref("CitedWorkList")},
-                            **{media: {"schema": {"type": "string"}} for _, media, _ in FORMATS.values()},
-                        },
-                    },
-                    **_errors(400, 404, 414, 503),
-                },
-            }
+            "get": _cited_works_operation(settings, "get"),
+            "post": _cited_works_operation(settings, "post"),
         },
         "/examples": {
             "get": {

@@ -1,8 +1,10 @@
-"""Whether `reviewqa serve` can bind its address, checked before the seconds-long index load and warm-up."""
+"""Whether `reviewqa serve` can bind its address, checked before the seconds-long index load and warm-up;
+whether an address is loopback."""
 
 from __future__ import annotations
 
 import errno
+import ipaddress
 import socket
 
 import click
@@ -33,3 +35,13 @@ def check_port_free(host: str, port: int) -> None:
                     f"no permission to use port {port} on {host} (ports below 1024 need root); {fix}"
                 ) from exc
             raise click.ClickException(f"cannot serve on {host}:{port} ({exc.strerror})") from exc
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether ``host`` (a name or an address, IPv6 possibly in brackets) is this machine's loopback."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

@@ -11,7 +11,6 @@ request look local, so a proxied service needs the token), not by another web si
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -19,6 +18,7 @@ from urllib.parse import urlsplit
 from flask import Request
 
 from reviewqa.service.errors import ApiError
+from reviewqa.service.port import is_loopback_host
 from reviewqa.settings import Settings
 
 # The request line of an upload, as the worker sees it before the app (it allows a larger body for it).
@@ -94,12 +94,3 @@ def local_request_reason(request: Request) -> str:
     if request.headers.get("Sec-Fetch-Site", "none") not in SAFE_FETCH_SITES:
         return "only the service's own page may upload (this request came from another site)"
     return ""
-
-
-def is_loopback_host(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False

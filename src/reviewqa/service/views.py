@@ -131,8 +131,9 @@ def works_to_export(
     if not (keys or doc_ids or passage_ids):
         return sorted(index.bibliography.values(), key=lambda work: work.key.casefold())
     works: dict[str, CitedWork] = {}
-    for key in keys:
-        works.setdefault(key, index.bibliography[key])
+    for key in keys:  # a named document's own entry where its list gives the key to another work
+        own = (index.document_references.get(doc_id, {}).get(key) for doc_id in doc_ids)
+        works.setdefault(key, next((work for work in own if work), None) or index.bibliography[key])
     for doc_id in doc_ids:
         work = document_work(index, doc_id)
         works.setdefault(work.key, work)

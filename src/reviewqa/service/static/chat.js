@@ -649,17 +649,40 @@
 
   // ---- export of the conversation's cited works ----------------------------------------------
 
-  function updateExport() {
-    const params = new URLSearchParams();
+  function exportFields() {
     const citations = turns.flatMap((t) => t.data.citations || []);
-    unique(citations.flatMap((c) => c.cited_works.map((w) => w.key))).forEach((key) => params.append("key", key));
-    unique(citations.map((c) => c.document)).forEach((docId) => params.append("doc_id", docId));
-    elements.tools.hidden = citations.length === 0;
+    return [
+      ...unique(citations.flatMap((c) => c.cited_works.map((w) => w.key))).map((key) => ["key", key]),
+      ...unique(citations.map((c) => c.document)).map((docId) => ["doc_id", docId]),
+    ];
+  }
+
+  function updateExport() {
+    const fields = exportFields();
+    elements.tools.hidden = fields.length === 0;
     Object.entries(elements.exportLinks).forEach(([format, link]) => {
-      const query = new URLSearchParams(params);
-      query.set("format", format);
+      const query = new URLSearchParams([...fields, ["format", format]]);
       link.href = inCollection("/api/v1/cited-works?" + query.toString());
     });
+  }
+
+  // The download is posted: a long conversation's works do not fit in a URL (the link stays for copying).
+  function downloadExport(event, format) {
+    event.preventDefault();
+    const form = document.createElement("form");
+    form.method = "post";
+    form.action = inCollection("/api/v1/cited-works");
+    form.hidden = true;
+    [...exportFields(), ["format", format]].forEach(([name, value]) => {
+      const input = document.createElement("input");
+      input.type = "hidden";
+      input.name = name;
+      input.value = value;
+      form.appendChild(input);
+    });
+    document.body.appendChild(form);
+    form.submit();
+    form.remove();
   }
 
   // ---- the corpus: documents and example questions -------------------------------------------
@@ -939,6 +962,9 @@
     }
   });
   elements.newConversation.addEventListener("click", newConversation);
+  Object.entries(elements.exportLinks).forEach(([format, link]) => {
+    link.addEventListener("click", (event) => downloadExport(event, format));
+  });
   elements.closePanel.addEventListener("click", closePanel);
   elements.collectionSelect.addEventListener("change", () => chooseCollection(elements.collectionSelect.value));
   elements.uploadForm.addEventListener("submit", uploadDocument);
