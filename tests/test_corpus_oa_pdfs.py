@@ -19,6 +19,7 @@ from reviewqa.settings import PROJECT_ROOT, Settings
 OA_PDFS = PROJECT_ROOT.parent / "shared" / "corpora" / "oa-pdfs"
 IMAGE_ONLY = "hardcase_scanned-imageonly_Tully2010_RehabilResPract_DERIVED.pdf"
 LINE_NUMBERED = "hardcase_linenumbers_Jordan2024_bioRxiv_SH3-binding-motif.pdf"
+UNHEADED_LIST = "standalone_Raghuraman2020_Proteomics_Drosophila-eye-absolute-quant.pdf"
 REVIEWS = (
     "review_Lee2023_ExpMolMed_EPRS1-phosphocode-signaling.pdf",
     "review_Jiang2023_IntJBiolSci_gasdermin-PTMs.pdf",
@@ -70,6 +71,51 @@ def test_the_reviews_reference_lists_parse(records: dict[str, dict]) -> None:
         with_fields = [e for e in entries if e["key"] and e["year"] and len(e["title"].split()) >= 3]
         assert len(with_fields) >= 0.95 * len(entries), name
         assert [e["number"] for e in entries] == list(range(1, len(entries) + 1))
+
+
+def test_a_reference_list_without_heading_is_read(oa_project: Settings, records: dict[str, dict]) -> None:
+    """Proteomics (Wiley) prints its list after the "Keywords" matter without a heading, words run together
+    ("[8] H.Taymaz-Nikerel,A.R.Lara, Front. Bioeng. Biotechnol.2016,4.")."""
+    record = records[UNHEADED_LIST]
+    entries = record["references"]
+    assert record["references_printed"] >= 60
+    assert [e["number"] for e in entries] == list(range(1, record["references_printed"] + 1))
+    assert sum(bool(e["key"] and e["year"]) for e in entries) >= 0.95 * len(entries)
+    assert entries[7]["key"] == "Taymaz-Nikerel & Lara 2016"
+    assert record["citations"]["linked"] >= 0.95 * record["citations"]["found"] > 50
+    texts = [p.text for p in load_passages(oa_project) if p.document == record["doc_id"]]
+    assert not any("Taymaz" in text or "Biotechnol" in text for text in texts)
+    assert any("absolute quantification of proteins, Drosophila eye" in text for text in texts)
+
+
+def test_an_author_year_list_is_read_past_a_running_head_in_large_type(
+    oa_project: Settings, records: dict[str, dict]
+) -> None:
+    """Cell Press: the list runs over two pages whose "OPEN ACCESS Report" head is set larger than the
+    body; it is no heading, so the second page's entries (in small type) are read too. Its section
+    headings, in the body's type, are siblings under the typed "STAR+METHODS", and captions stay captions."""
+    record = records["standalone_Zhang2022_CancerCell_KRAS-G12C-haptenated-neoepitopes.pdf"]
+    passages = [p for p in load_passages(oa_project) if p.document == record["doc_id"]]
+    assert not any("OPEN ACCESS" in " ".join(p.section) for p in passages)
+    assert max(len(p.section) for p in passages) <= 3
+    assert ["Report", "STAR+METHODS", "Flow cytometry"] in [list(p.section) for p in passages]
+    assert sum(p.kind == "caption" and p.text.startswith("Figure ") for p in passages) >= 4
+    entries = record["references"]
+    assert record["references_printed"] >= 38
+    assert len(entries) >= 0.95 * record["references_printed"]
+    keys = [e["key"] for e in entries]
+    assert "Zhao et al. 2021" in keys and "Pichler 2003" in keys  # on the list's second page
+    assert sum(bool(e["key"] and e["year"] and e["title"]) for e in entries) >= 0.95 * len(entries)
+    assert all(" " not in e["doi"] and "Cancer" not in e["doi"] for e in entries)
+    assert record["citations"]["linked"] >= 0.9 * record["citations"]["found"]
+
+
+def test_biomed_central_entries_get_keys_and_titles(records: dict[str, dict]) -> None:
+    """BioMed Central ends the author list with a colon: "Geerts WH, Code KI: A prospective study ..."."""
+    record = records["hardcase_page-excerpt_Datta2010_JTraumaManagOutcomes_DVT-prophylaxis-review.pdf"]
+    entries = record["references"]
+    assert sum(bool(e["key"] and len(e["title"].split()) >= 3) for e in entries) >= 0.9 * len(entries)
+    assert record["citations"]["linked"] >= 0.9 * record["citations"]["found"]
 
 
 def test_numbered_citations_resolve_to_entries_with_titles(

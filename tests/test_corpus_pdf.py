@@ -239,3 +239,15 @@ def test_readers_without_page_reports_still_work_with_progress(tmp_path: Path) -
     (settings.documents_dir / "notes.md").write_text("Notes\n\nA note (Pollak 2008).\n", encoding="utf-8")
     result = ingest(settings, progress=True, readers={".md": lambda path: read_text_file(path)})
     assert result.cited_works == ["Pollak 2008"]
+
+
+def test_running_heads_are_found_whatever_their_spacing() -> None:
+    from reviewqa.corpus.noise import running_lines
+
+    pages = [
+        ["OPEN ACCESSReport", "Text of page one.", "More text.", "Cancer Cell 40, 1060, 2022 1067"],
+        ["OPEN ACCESS Report", "Text of page two.", "Other text.", "1068 Cancer Cell 40, 1060, 2022"],
+        ["OPEN ACCESS  Report", "Text of page three.", "Last text.", "Cancer Cell 40, 1060, 2022 1069"],
+    ]
+    # the head recurs on all pages; the foot's page number moves, so two of three pages share its shape
+    assert running_lines(pages) == [[0, 3], [0], [0, 3]]

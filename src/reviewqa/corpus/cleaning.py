@@ -8,11 +8,9 @@ Every offset the later stages store points into ``CleanedText.text``.
 from __future__ import annotations
 
 import itertools
-import math
 import re
 import statistics
 import unicodedata
-from collections import Counter
 from dataclasses import dataclass, field
 
 from reviewqa.corpus.headings import (
@@ -23,7 +21,7 @@ from reviewqa.corpus.headings import (
     run_in_heading,
 )
 from reviewqa.corpus.hyphenation import WORD_RE, Vocabulary, keeps_hyphen
-from reviewqa.corpus.noise import drop_standalone_running_lines, split_off_references
+from reviewqa.corpus.noise import drop_standalone_running_lines, running_lines, split_off_references
 from reviewqa.corpus.pdf_layout import CAPTION_START_RE, HintedLine
 from reviewqa.corpus.sentences import ends_sentence
 
@@ -33,8 +31,6 @@ INVISIBLE_RE = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
 SPACES_RE = re.compile(r"[^\S\n]+")  # any whitespace but newline, NO-BREAK SPACE included
 SOFT_HYPHEN = "\u00ad"
 PAGE_NUMBER_RE = re.compile(r"^(?:page\s+)?\d{1,4}(?:\s*(?:/|of)\s*\d{1,4})?$", re.IGNORECASE)
-DIGITS_RE = re.compile(r"\d+")
-RUNNING_LINE_DEPTH = 3  # how many lines at each end of a page may be a running head or foot
 MIN_LAYOUT_HEADINGS = 3  # with fewer headings found from a PDF's type, headings are found from the text
 OPEN_END_SHARE = 0.8
 MIN_LINES_FOR_CONVENTION = 10
@@ -174,6 +170,7 @@ def _clean_lines(lines: list[Line], *, paged: bool, outline: list[tuple[str, ...
         labels={i for i, block in enumerate(blocks) if block.label},
         levels=levels,
         text_rules=len(levels) < MIN_LAYOUT_HEADINGS,
+        captions={i for i, block in enumerate(blocks) if block.hint == "caption"},
     )
     cleaned = _assemble(blocks, candidates, vocabulary, outline)
     _add_run_in_headings(cleaned)
@@ -225,23 +222,10 @@ def _drop_page_numbers(lines: list[str]) -> list[str]:
 
 
 def _drop_running_lines(pages: list[list[str]]) -> list[list[str]]:
-    """Running heads and feet: lines at the top or bottom of a page that recur (numbers aside) on at least
-    half of the pages, two at least."""
-
-    def edge_positions(texts: list[str]) -> list[int]:
-        filled = [i for i, text in enumerate(texts) if text]
-        return filled[:RUNNING_LINE_DEPTH] + filled[-RUNNING_LINE_DEPTH:]
-
-    def shape(text: str) -> str:
-        return DIGITS_RE.sub("#", text.casefold())
-
-    counts = Counter(shape_ for texts in pages for shape_ in {shape(texts[i]) for i in edge_positions(texts)})
-    needed = max(2, math.ceil(len(pages) / 2))
-    running = {shape_ for shape_, count in counts.items() if count >= needed}
-    for texts in pages:
-        for i in edge_positions(texts):
-            if shape(texts[i]) in running:
-                texts[i] = ""
+    """Running heads and feet (``noise.running_lines``) blanked."""
+    for texts, positions in zip(pages, running_lines(pages), strict=True):
+        for i in positions:
+            texts[i] = ""
     return pages
 
 

@@ -61,9 +61,10 @@ def find_headings(
     labels: set[int] | None = None,
     levels: dict[int, int] | None = None,
     text_rules: bool = True,
+    captions: set[int] | None = None,
 ) -> list[HeadingCandidate]:
     """Headings among ``blocks`` (whose joined texts are ``block_texts``), in order; the blocks in
-    ``labels`` are headings wherever they stand."""
+    ``labels`` are headings wherever they stand, those in ``captions`` (marked by the layout) never."""
     outline_names = {normalise_heading(path[-1]) for path in outline or ()}
     labels = labels or set()
     levels = levels or {}
@@ -78,7 +79,7 @@ def find_headings(
             headings.append(HeadingCandidate(i, i + 1, block_texts[i], level=levels[i]))
             i += 1
             continue
-        if not text_rules:
+        if not text_rules or i in (captions or ()):
             i += 1
             continue
         candidate = _heading_at(i, block_texts, blocks, outline_names, headings, labels)
@@ -133,13 +134,14 @@ def _is_heading_span(texts: Sequence[str], blocks: Sequence[BlockLike], start: i
 
 
 def looks_like_heading(text: str) -> bool:
-    """Short, capitalised, no sentence-final punctuation except '?', no citation."""
+    """Short, capitalised, a word of three letters at least, no sentence-final punctuation except '?', no
+    citation."""
     body = NUMBERING_RE.sub("", text.strip())
     if not body or len(body) > MAX_HEADING_CHARS or len(body.split()) > MAX_HEADING_WORDS:
         return False
     first = next((char for char in body if char.isalpha()), "")
-    if not first or not first.isupper():
-        return False
+    if not first or not first.isupper() or not re.search(r"[^\W\d_]{3}", body):
+        return False  # figure panel labels ("A", "B", "XX") are no headings
     if body[-1] in ".,;:!-–—\"'“‘" or CITATION_YEAR_RE.search(body):
         return False
     return body.count("(") == body.count(")")
@@ -167,11 +169,14 @@ def assign_sections(
 
 
 def _paths_from_levels(headings: Sequence[HeadingCandidate]) -> list[tuple[str, ...]]:
-    """Paths from the headings' type levels: a heading is inside the last one of a larger type."""
+    """Paths from the headings' type levels: a heading is inside the last one of a larger type. Headings the
+    text rules found (no level: the body's type, as Cell Press sets "INTRODUCTION") are siblings of one
+    another, inside the last typed heading."""
+    untyped = max(heading.level for heading in headings) + 1
     stack: list[tuple[int, str]] = []
     paths = []
     for heading in headings:
-        level = heading.level or max((lvl for lvl, _ in stack), default=0) + 1
+        level = heading.level or untyped
         while stack and stack[-1][0] >= level:
             stack.pop()
         stack.append((level, heading.text))

@@ -14,6 +14,8 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 
+from reviewqa.corpus.noise import REFERENCES_HEADING_RE, line_shape, running_shapes
+
 BOLD_FONT_RE = re.compile(r"bold|black|heavy|semibold|demi|[-,+]b(?:d|x)?$|\.b$", re.IGNORECASE)
 
 
@@ -221,7 +223,18 @@ def hinted_pages(pages: list[LayoutPage]) -> list[list[HintedLine]]:
     lines (tables, footnotes, sidebars) other than captions and reference lists, download stamps and
     table-of-contents lines dropped; headings and captions marked."""
     body = body_font_size(pages)
-    headings = {id(line) for page in pages for line in _heading_lines(page.lines, body)}
+    # a running head in large type ("OPEN ACCESS Report") is no heading: it must not end a reference list;
+    # a line that opens with a running head's text is the article's own citation line ("Experimental &
+    # Molecular Medicine (2023) 55:2116–2126; https://doi...", after the abstract): dropped
+    shapes = {
+        s for s in running_shapes([[line.text for line in page.lines] for page in pages]) if len(s) >= 12
+    }
+    running = {
+        id(line) for page in pages for line in page.lines if line_shape(line.text).startswith(tuple(shapes))
+    }
+    headings = {
+        id(line) for page in pages for line in _heading_lines(page.lines, body) if id(line) not in running
+    }
     heading_sizes = sorted(
         {line.size for page in pages for line in page.lines if id(line) in headings}, reverse=True
     )
@@ -233,7 +246,13 @@ def hinted_pages(pages: list[LayoutPage]) -> list[list[HintedLine]]:
         caption_size: float | None = None
         for i, line in enumerate(page.lines):
             text = line.text.strip()
-            if i < skip_until or not text or STAMP_RE.search(text) or DOT_LEADER_RE.search(text):
+            if (
+                i < skip_until
+                or not text
+                or id(line) in running
+                or STAMP_RE.search(text)
+                or DOT_LEADER_RE.search(text)
+            ):
                 lines.append(HintedLine(""))
                 continue
             if _is_references_heading(text):
@@ -261,8 +280,6 @@ def hinted_pages(pages: list[LayoutPage]) -> list[list[HintedLine]]:
 
 
 def _is_references_heading(text: str) -> bool:
-    from reviewqa.corpus.noise import REFERENCES_HEADING_RE
-
     return bool(REFERENCES_HEADING_RE.match(text))
 
 

@@ -32,9 +32,11 @@ DOI_URL_END_RE = re.compile(r"(?:https?:\s*//\s*)?(?:dx\.\s*)?doi\.\s*org\s*/\s*
 PMID_RE = re.compile(r"\bPMID:?\s*(\d{5,9})\b", re.IGNORECASE)
 NUMBERED_START_RE = re.compile(r"^\s*(?:\[(\d{1,4})\]\s*|(\d{1,4})[.)]?\s+)(?=\S)")
 AUTHOR_START_RE = re.compile(
-    rf"^(?:(?:[A-Z]\.\s?)+\s*)?(?:(?:de|van|von|der|den|da|di|le|la)\s+)*[A-Z][^\s,.;:()]*[a-z{APOSTROPHE}'][^\s,;:()]*"
+    rf"^(?:(?:[A-Z]\.\s?)+\s*)?(?:(?:de|van|von|der|den|da|di|le|la)\s+)*[A-Z][^\s,.;:()]*[a-z{APOSTROPHE}'][^\s,.;:()]*(?:[A-Z]\.)?"
     r"(?:[ -][A-Z][a-z]+)?,?\s+(?:[A-Z]{1,3}\b|[A-Z]\.)"
 )
+# A group author opening an author-year entry: "Eli Lilly and Company (2021). A Phase 1/2 Study ..."
+GROUP_AUTHOR_START_RE = re.compile(r"^[A-Z][^()]{0,80}?\s\((?:19|20)\d\d[a-z]?\)[.,]")
 INITIALS_RE = re.compile(r"^(?:[A-Z]{1,3}|[A-Z]\.(?:\s?-?[A-Z]\.?)*)$")  # "JF", "J.", "K.V", "J.-L."
 ET_AL_RE = re.compile(r"\bet\s+al\b", re.IGNORECASE)
 PAREN_YEAR_RE = re.compile(r"\(((?:19|20)\d\d[a-z]?)\)")
@@ -42,6 +44,33 @@ COMMA_YEAR_RE = re.compile(r",\s+((?:19|20)\d\d[a-z]?)\s")
 AUTHOR_END_RE = re.compile(r"\.\s+(?=[A-Z0-9“\"‘'(\[]|[a-z]{2})")
 QUOTE_START_RE = re.compile(r",?\s*[“\"]")  # "E. Braunwald, “Shattuck lecture ...,” ..."
 QUOTED_TITLE_RE = re.compile(r"[“\"]([^”\"]{8,})[”\"]")
+# Initials before the surname, names separated by commas ("E. Ahrné, L. Molzahn, A. R. Lara, Proteomics"):
+# the author list ends at the first part that is no such name.
+PARTICLES = r"(?:van|von|der|den|de|da|di|du|le|la)"
+NAME_INITIALS_FIRST_RE = re.compile(
+    rf"(?:[A-Z]\.\s?-?\s?)+(?:{PARTICLES}\s?)*[^\W\d_][^\s,.;:()]*(?:\s[A-Z][^\s,.;:()]*)?"
+)
+NAME_SEPARATOR_RE = re.compile(r"\s*,\s*(?:and\s+|&\s*)?|\s+(?:and|&)\s+")
+# Run-together text ("H.Taymaz-Nikerel,A.R.Lara, Front. Bioeng. Biotechnol.2016,4."): spaces restored
+# after an initial before a surname, after a comma before a letter, between a surname and its initial
+# ("YuH.,"), around a year glued to a word.
+GLUED_RE = (
+    (re.compile(rf"(?<=\b[A-Z]\.)(?=[^\W\d_][’']?[^\W\d_]|{PARTICLES}[A-Z])"), " "),
+    (re.compile(r",(?=[^\W\d_])"), ", "),
+    (re.compile(r"(?<=[a-z])(?=[A-Z]\.,?$)"), " "),  # "YuH.," -> "Yu H.,"
+    (re.compile(r"(?:(?<=[^\W\d_]{2})|(?<=[^\W\d_]\.))(?=(?:19|20)\d\d(?!\d))"), " "),
+    (re.compile(r"(?<=\b(?:19|20)\d\d),(?=\d)"), ", "),
+)
+# Styles without titles (Wiley, ACS: "A. R. Lara, Front. Bioeng. Biotechnol. 2016, 4.") leave the journal
+# where the title would be: a "title" holding the year and volume, or a few words that the year follows
+# within ``JOURNAL_WORDS`` words in all ("Curr. Genomics 2008", "Expert Rev. Proteomics 2004"), or a
+# book's "in Methods Mol. Biol." is none.
+JOURNAL_FIRST_RE = re.compile(r"^\W*(?:\S+\s+){0,5}?(?:19|20)\d\d[a-z]?\s*[,;:]\s*\d")
+JOURNAL_WORDS = 4
+# BioMed Central: "Geerts WH, Code KI, Szalai JP: A prospective study ..."
+COLON_AFTER_AUTHORS_RE = re.compile(
+    r"(?:(?<=\b[A-Z])|(?<=\b[A-Z]{2})|(?<=\b[A-Z]{3})|(?<=\bet al)|(?<=\bet al\.)):\s+(?=\S)"
+)
 MIN_FORM_USES = 3
 MAX_RANGE = 50
 NUMBER_LIST = r"\d{1,4}(?:\s*[-–—,]\s*\d{1,4})*"
@@ -101,7 +130,18 @@ def _printed_count(lines: list[str], numbered: bool) -> int:
     if numbered:  # the highest number printed at a line start right after its predecessor's
         starts = {int(m.group(1) or m.group(2)) for line in lines if (m := NUMBERED_START_RE.match(line))}
         return max((n for n in starts if n - 1 in starts or n == 1), default=0)
-    return sum(1 for line in lines if AUTHOR_START_RE.match(line) and YEAR_RE.search(line))
+    # entry starts: after a line that ends an entry, a name (or a group) with a year in the next lines
+    return sum(
+        1
+        for i, line in enumerate(lines)
+        if (i == 0 or ends_entry(lines[i - 1]))
+        and _opens_author_year_entry(line)
+        and YEAR_RE.search(" ".join(lines[i : i + 3]))
+    )
+
+
+def _opens_author_year_entry(line: str) -> bool:
+    return bool(AUTHOR_START_RE.match(line) or GROUP_AUTHOR_START_RE.match(line))
 
 
 def _numbered_entries(lines: list[str]) -> list[ReferenceEntry]:
@@ -122,17 +162,18 @@ def _author_year_entries(lines: list[str]) -> list[ReferenceEntry]:
     entries: list[list[str]] = []
     for line in lines:
         previous = entries[-1] if entries else None
-        ended = previous is None or _ends_entry(previous[-1])
-        if AUTHOR_START_RE.match(line) and ended:
+        ended = previous is None or ends_entry(previous[-1])
+        if _opens_author_year_entry(line) and ended:
             entries.append([line])
         elif previous is not None:
             previous.append(line)
-        elif AUTHOR_START_RE.match(line):
+        elif _opens_author_year_entry(line):
             entries.append([line])
     return [_entry(_join_lines(parts), None) for parts in entries]
 
 
-def _ends_entry(line: str) -> bool:
+def ends_entry(line: str) -> bool:
+    """Whether a line can end an entry: a full stop, a closing parenthesis, a page number or a DOI."""
     text = line.rstrip()
     return text.endswith((".", ")")) or bool(DOI_RE.search(text[-60:])) or text[-1:].isdigit()
 
@@ -151,6 +192,7 @@ def _join_lines(lines: list[str]) -> str:
 
 
 def _entry(text: str, number: int | None) -> ReferenceEntry:
+    text = _respaced(text)
     authors, rest = _split_authors(text)
     year_match = PAREN_YEAR_RE.search(text) or COMMA_YEAR_RE.search(text)
     year_text = year_match.group(1) if year_match else ""
@@ -173,20 +215,52 @@ def _entry(text: str, number: int | None) -> ReferenceEntry:
     return entry
 
 
+def _respaced(text: str) -> str:
+    """Spaces restored where extraction ran words together (``GLUED_RE``); links and DOIs are left alone."""
+    tokens = text.split(" ")
+    for i, token in enumerate(tokens):
+        if "/" not in token and not token.startswith("10."):
+            for pattern, space in GLUED_RE:
+                token = pattern.sub(space, token)
+            tokens[i] = token
+    return " ".join(tokens)
+
+
+def _initials_first_end(text: str) -> int | None:
+    """Where an author list of names with initials first, separated by commas, ends (None for other
+    styles): after the last name followed by a separator, or after "et al." following one."""
+    end = None
+    position = 0
+    while (name := NAME_INITIALS_FIRST_RE.match(text, position)) and (
+        separator := NAME_SEPARATOR_RE.match(text, name.end())
+    ):
+        end, position = name.end(), separator.end()
+    if end is not None and (et_al := ET_AL_RE.match(text, position)):
+        end = et_al.end() + (text[et_al.end() : et_al.end() + 1] == ".")
+    return end
+
+
 def _doi_url_rejoined(text: str) -> str:
     """Springer's DOI links extract with spaces ("https:// doi. org/ 10. 2337/ diabe tes. 54.9. 2503"): a
-    doi.org link ending the entry is read without its spaces."""
+    doi.org link ending the entry is read without its spaces, up to a capitalised word ("Cancer Cell 40")."""
     match = DOI_URL_END_RE.search(text)
-    return text[: match.start()] + re.sub(r"\s+", "", match.group(0)) if match else text
+    if not match:
+        return text
+    link = match.group(0)
+    stop = re.search(r"\s(?=[A-Z][a-z]{2,})", link)
+    rest = link[stop.start() :] if stop else ""
+    return text[: match.start()] + re.sub(r"\s+", "", link[: stop.start()] if stop else link) + rest
 
 
 def _split_authors(text: str) -> tuple[str, str]:
     """(the author list, the rest) of an entry."""
     ends = []
+    if (initials_first := _initials_first_end(text)) is not None:
+        ends.append(initials_first)
     et_al = ET_AL_RE.search(text)
     if et_al:
         ends.append(et_al.end() + 1 if text[et_al.end() : et_al.end() + 1] == "." else et_al.end())
-    for pattern in (PAREN_YEAR_RE, COMMA_YEAR_RE, QUOTE_START_RE):
+    for pattern in (PAREN_YEAR_RE, COMMA_YEAR_RE, QUOTE_START_RE, COLON_AFTER_AUTHORS_RE):
         match = pattern.search(text)
         if match:
             ends.append(match.start())
@@ -200,7 +274,7 @@ def _split_authors(text: str) -> tuple[str, str]:
         ends.append(match.start() + 1)
         break
     end = min(ends) if ends else len(text)
-    return text[:end].strip(" .,;"), text[end:].strip(" .,;")
+    return text[:end].strip(" .,;"), text[end:].strip(" .,;:")
 
 
 def _surnames(authors: str) -> list[str]:
@@ -231,7 +305,21 @@ def _title(rest: str) -> str:
         return quoted.group(1).strip(" ,.")
     rest = re.sub(r"^\(?(?:19|20)\d\d[a-z]?\)?[.,]?\s*", "", rest)
     match = re.search(r"(?<=[a-z0-9)\]?])[.?]\s+(?=[A-Z])", rest)
-    return (rest[: match.start() + 1] if match else rest).strip(" .,")
+    title = (rest[: match.start() + 1] if match else rest).strip(" .,")
+    after = rest[match.end() :] if match else ""
+    if (
+        JOURNAL_FIRST_RE.match(title)
+        or re.match(r"in:?\s+[A-Z]", title)
+        or _year_soon(after, JOURNAL_WORDS if len(title.split()) == 1 else JOURNAL_WORDS - len(title.split()))
+        or not re.search(r"[^\W\d_]{3}", title)
+    ):
+        return ""
+    return title
+
+
+def _year_soon(text: str, words: int) -> bool:
+    """Whether ``text`` reaches a year within ``words`` words."""
+    return words >= 0 and bool(re.match(rf"^\W*(?:\S+\s+){{0,{words}}}?\(?(?:19|20)\d\d(?!\d)", text))
 
 
 def _letter_collisions(entries: list[ReferenceEntry]) -> None:

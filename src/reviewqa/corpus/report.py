@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from reviewqa.corpus.noise import line_shape
 from reviewqa.corpus.pdf_metadata import letters
 from reviewqa.models import Passage
 
-DIGITS_RE = re.compile(r"\d+")
 EDGE_LINES = 3
 MIN_RUNNING_CHARS = 10
 NUMBERED_LINE_RE = re.compile(r"\s(\d{1,4})\s*$")
@@ -137,24 +137,20 @@ def _plain_pages(path: Path) -> list[list[str]]:
         return []
 
 
-def _shape(text: str) -> str:
-    return DIGITS_RE.sub("#", " ".join(text.split()).casefold())
-
-
 def running_heads(pages: list[list[str]]) -> set[str]:
     """Shapes of lines at the top or bottom of pages that recur on at least half of them."""
     counts: Counter[str] = Counter()
     for lines in pages:
         filled = [line for line in lines if line]
         edges = filled[:EDGE_LINES] + filled[-EDGE_LINES:]
-        counts.update({_shape(line) for line in edges if len(line) >= MIN_RUNNING_CHARS})
+        counts.update({line_shape(line) for line in edges if len(line) >= MIN_RUNNING_CHARS})
     needed = max(2, (len(pages) + 1) // 2)
     return {shape for shape, count in counts.items() if count >= needed and any(c.isalpha() for c in shape)}
 
 
 def _running_heads_left(pages: list[list[str]], texts: list[str]) -> int:
     heads = running_heads(pages)
-    return sum(1 for text in texts if any(head in _shape(text) for head in heads))
+    return sum(1 for text in texts if any(head in line_shape(text) for head in heads))
 
 
 def _line_numbers_left(pages: list[list[str]], texts: list[str]) -> int | None:
