@@ -10,11 +10,12 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from click.testing import CliRunner, Result
+from service_support import stub_http_server
 
 from reviewqa.cli import main
 from reviewqa.models import CitedWork
@@ -102,15 +103,8 @@ def stub() -> Iterator[tuple[Misbehaviour, str]]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield behaviour, f"http://127.0.0.1:{server.server_address[1]}/rest"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with stub_http_server(Handler) as base_url:
+        yield behaviour, base_url + "/rest"
 
 
 @pytest.fixture

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import json
-import threading
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from click.testing import CliRunner
+from service_support import stub_http_server
 
 from reviewqa.cli import main
 from reviewqa.models import CitedWork
@@ -103,14 +103,8 @@ def stub() -> Iterator[tuple[StubEuropePmc, str]]:
         def log_message(self, *args: object) -> None:  # keep test output quiet
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield state, f"http://127.0.0.1:{server.server_address[1]}/rest"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with stub_http_server(Handler) as base_url:
+        yield state, base_url + "/rest"
 
 
 @pytest.fixture
