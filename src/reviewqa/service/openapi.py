@@ -401,7 +401,6 @@ def _cited_works_operation(settings: Settings, method: str) -> Schema:
             "else the bibliography's), the documents named by id, and for each passage id its document and "
             "the works it cites: in that order, each once. With none of them, the whole bibliography."
         ),
-        "parameters": [_collection_query(settings)],
         "responses": {
             "200": {
                 "description": "The works",
@@ -424,6 +423,7 @@ def _cited_works_operation(settings: Settings, method: str) -> Schema:
             _collection_query(settings),
         ]
         return operation
+    operation["parameters"] = [_collection_query(settings)]
     fields = {"format": {**export_format, "description": format_description}}
     fields |= {name: {**_id_list(), "description": text} for name, text in EXPORT_LISTS}
     operation["requestBody"] = {
