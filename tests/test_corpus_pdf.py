@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 
 from reviewqa.corpus import READERS, ingest, load_clean_text, load_documents, load_passages
 from reviewqa.corpus import cli as corpus_cli
-from reviewqa.corpus.readers import read_text_file
+from reviewqa.corpus.ocr import ocr_available
+from reviewqa.corpus.readers import UnreadableDocumentError, read_pdf_file, read_text_file
 from reviewqa.errors import CorpusError
 from reviewqa.settings import Settings
 
@@ -251,3 +252,13 @@ def test_running_heads_are_found_whatever_their_spacing() -> None:
     ]
     # the head recurs on all pages; the foot's page number moves, so two of three pages share its shape
     assert running_lines(pages) == [[0, 3], [0], [0, 3]]
+
+
+@pytest.mark.skipif(not ocr_available(), reason="ocrmypdf and tesseract-ocr are not installed")
+def test_a_blank_scan_is_reported_once_ocr_finds_no_text(tmp_path: Path) -> None:
+    """OCR's output of a blank scan has images and no text either: it is reported, not OCR'd again."""
+    image = pytest.importorskip("PIL.Image")
+    path = tmp_path / "blank-scan.pdf"
+    image.new("L", (400, 500), 255).save(path, "PDF")
+    with pytest.raises(UnreadableDocumentError, match=r"no text layer \(1 pages\); OCR found no text either"):
+        read_pdf_file(path)

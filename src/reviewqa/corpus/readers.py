@@ -65,11 +65,12 @@ def read_text_file(path: Path) -> RawDocument:
 
 
 def read_pdf_file(
-    path: Path, max_pages: int | None = None, *, on_page: PageCallback | None = None
+    path: Path, max_pages: int | None = None, *, on_page: PageCallback | None = None, ocr: bool = True
 ) -> RawDocument:
     """The text of every page (pypdf; only the first ``max_pages`` when given), numbered from 1.
     A page that fails to extract is left empty. ``on_page(done, total)`` follows the extraction, which is
-    most of the time a long PDF takes."""
+    most of the time a long PDF takes. An image-only PDF goes through OCR when ``ocr`` (not OCR's own
+    output: a scan it found no text in still has no text layer)."""
     import pypdf  # imported here: only needed when the corpus holds PDFs
     from pypdf.errors import PyPdfError
 
@@ -92,7 +93,12 @@ def read_pdf_file(
         if on_page is not None:
             on_page(number + 1, page_count)
     metadata = _pdf_metadata(reader)
-    if page_count and not any(page.text.strip() for page in layout) and _has_images(reader, page_count):
+    if (
+        ocr
+        and page_count
+        and not any(page.text.strip() for page in layout)
+        and _has_images(reader, page_count)
+    ):
         return read_without_text_layer(path, page_count, metadata, max_pages)
     return RawDocument(pages=[page.text for page in layout], paged=True, metadata=metadata, layout=layout)
 
@@ -106,7 +112,7 @@ def read_without_text_layer(
 
     try:
         with ocr_pdf(path, page_count) as ocr_path:
-            raw = read_pdf_file(ocr_path, max_pages)
+            raw = read_pdf_file(ocr_path, max_pages, ocr=False)
     except OcrError as exc:
         raise UnreadableDocumentError(f"no text layer ({page_count} pages); {exc}") from exc
     if raw.is_empty:
