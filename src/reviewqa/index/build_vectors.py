@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from reviewqa.fileio import file_sha256
+from reviewqa.fileio import file_mode, file_sha256
 from reviewqa.index.embed import Encoder, cores
 from reviewqa.index.onnx_model import RECIPE, int8_model, max_seq_length
 from reviewqa.index.vector_cache import VectorCache
@@ -192,28 +192,21 @@ def install_model(encoder: Encoder, directory: Path) -> None:
     if encoder.backend != "onnx-int8" or encoder.onnx_path is None:
         return
     target = directory / EMBED_MODEL
-    mode = 0o666 & ~_umask()  # what the build's other files get; a link keeps its source's mode
+    mode = file_mode()  # what the build's other files get; a link keeps its source's mode
     with contextlib.suppress(OSError):
         if encoder.onnx_path.stat().st_mode & 0o777 == mode:
             os.link(encoder.onnx_path, target)
             return
     for sibling in sorted(directory.parent.glob(f"*/{EMBED_MODEL}")):
         with contextlib.suppress(OSError):
-            same = encoder.space == f"onnx-int8:{file_sha256(sibling)[:32]}"
-            if sibling.stat().st_mode & 0o777 == mode and same:
+            # The mode first: it is a stat, the checksum reads the whole file.
+            if (
+                sibling.stat().st_mode & 0o777 == mode
+                and encoder.space == f"onnx-int8:{file_sha256(sibling)[:32]}"
+            ):
                 os.link(sibling, target)
                 return
     shutil.copyfile(encoder.onnx_path, target)
-
-
-def _umask() -> int:
-    """The process umask, read without changing it (Linux), else set and restored."""
-    with contextlib.suppress(OSError, ValueError, StopIteration):
-        status = Path("/proc/self/status").read_text().splitlines()
-        return int(next(line for line in status if line.startswith("Umask:")).split()[1], 8)
-    current = os.umask(0o022)
-    os.umask(current)
-    return current
 
 
 def embedding_manifest(encoder: Encoder, counts: EmbedCounts, sentence_vectors: str) -> dict[str, Any]:
