@@ -163,11 +163,13 @@ def mine_document_abbreviations(documents: Mapping[str, str]) -> dict[str, Any]:
     least ``MIN_DEFINING_SHARE`` of the documents using the short form define it.
     """
     per_document = {doc: mine_abbreviations([text]) for doc, text in documents.items()}
-    long_forms: dict[str, set[str]] = defaultdict(set)
+    long_forms: dict[str, set[str]] = defaultdict(set)  # normalised
+    spellings: dict[str, set[str]] = defaultdict(set)  # as written
     defining: Counter[str] = Counter()
     for abbreviations in per_document.values():
         for short_form, longs in abbreviations.items():
             long_forms[short_form] |= {_normalise(_core(lf)) for lf in longs}
+            spellings[short_form].update(longs)
             defining[short_form] += 1
     shorts_of_long: dict[str, set[str]] = defaultdict(set)
     for short_form, longs in long_forms.items():
@@ -180,8 +182,7 @@ def mine_document_abbreviations(documents: Mapping[str, str]) -> dict[str, Any]:
             continue
         if defining[short_form] < MIN_DEFINING_SHARE * max(users[short_form], 1):
             continue
-        spelled = {lf for abbreviations in per_document.values() for lf in abbreviations.get(short_form, [])}
-        query[short_form] = [min(spelled)]
+        query[short_form] = [min(spellings[short_form])]
     return {"documents": per_document, "query": query}
 
 

@@ -375,11 +375,10 @@ def _bibliography(
 ) -> tuple[dict[str, CitedWork], dict[str, dict[str, CitedWork]]]:
     """The bibliography file, over the reference lists parsed from the documents, plus a bare entry for
     every cited key neither has; and per document the entries of its own list that differ from those."""
-    from reviewqa.refs.bibliography import document_references, load_bibliography, parsed_references
+    from reviewqa.refs.bibliography import load_bibliography, parsed_bibliography
 
-    hand_made = load_bibliography(settings.references_path)
-    works = {**parsed_references(documents or []), **hand_made}
+    works, own_lists = parsed_bibliography(documents or [], load_bibliography(settings.references_path))
     for passage in passages:
         for key in passage.cited_works:
             works.setdefault(key, CitedWork(key=key))
-    return works, document_references(documents or [], works, hand_made)
+    return works, own_lists

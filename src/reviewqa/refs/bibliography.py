@@ -71,30 +71,28 @@ def _work_from_row(row: dict[str, str | None]) -> CitedWork | None:
 def parsed_references(documents: Iterable[dict[str, Any]]) -> dict[str, CitedWork]:
     """The entries of the reference lists the corpus stage parsed (``documents.json`` records), by key;
     the first document's entry wins where two share a key."""
+    return parsed_bibliography(documents, {})[0]
+
+
+def parsed_bibliography(
+    documents: Iterable[dict[str, Any]], hand_made: dict[str, CitedWork]
+) -> tuple[dict[str, CitedWork], dict[str, dict[str, CitedWork]]]:
+    """The corpus-wide works: the entries of the parsed reference lists (the first document's entry wins
+    where two share a key) under the bibliography file's rows (``hand_made``); and per document id, the
+    entries of its own list that name another work than the corpus-wide entry of their key (two papers'
+    "Wang et al. 2020" are often different works). A key of the bibliography file is one work everywhere."""
+    entries = [(record.get("doc_id"), _document_entries(record)) for record in documents]
     works: dict[str, CitedWork] = {}
-    for record in documents:
-        for key, work in _document_entries(record).items():
+    for _, own in entries:
+        for key, work in own.items():
             works.setdefault(key, work)
-    return works
-
-
-def document_references(
-    documents: Iterable[dict[str, Any]], corpus_wide: dict[str, CitedWork], hand_made: Iterable[str]
-) -> dict[str, dict[str, CitedWork]]:
-    """Per document id, the entries of its own reference list that name another work than the corpus-wide
-    entry of their key: two papers' "Wang et al. 2020" are often different works. Keys of the bibliography
-    file (``hand_made``) are the same work everywhere."""
-    fixed = set(hand_made)
-    own: dict[str, dict[str, CitedWork]] = {}
-    for record in documents:
-        differing = {
-            key: work
-            for key, work in _document_entries(record).items()
-            if key not in fixed and corpus_wide.get(key) != work
-        }
-        if differing and record.get("doc_id"):
-            own[record["doc_id"]] = differing
-    return own
+    works.update(hand_made)
+    differing: dict[str, dict[str, CitedWork]] = {}
+    for doc_id, own in entries:
+        mine = {key: work for key, work in own.items() if key not in hand_made and works[key] != work}
+        if mine and doc_id:
+            differing[doc_id] = mine
+    return works, differing
 
 
 def _document_entries(record: dict[str, Any]) -> dict[str, CitedWork]:
