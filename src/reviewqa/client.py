@@ -191,12 +191,12 @@ class Answerer:
         if self.choice.client is not None:
             return Answer.from_dict(self.choice.client.ask(question, self.top_k, history))
         from reviewqa.answer.pipeline import answer
-        from reviewqa.answer.question import validate_question
 
-        # A bad question is refused before the index and the model are loaded.
-        validate_question(question, self.settings)
         if self._index is None:
+            from reviewqa.answer.question import validate_question
             from reviewqa.index import load_index
+
+            validate_question(question, self.settings)  # refused before the index and model are loaded
 
             self._index = load_index(self.settings)
         return answer(question, self.settings, self._index, top_k=self.top_k, history=history)

@@ -5,17 +5,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from reviewqa.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from reviewqa.service.app import create_app
 
 __all__ = ["create_app"]
 
-
-def __getattr__(name: str) -> Any:
-    if name == "create_app":
-        from reviewqa.service.app import create_app
-
-        return create_app
-    raise AttributeError(name)
+__getattr__ = lazy_attributes(__name__, {"create_app": "reviewqa.service.app"})

@@ -13,7 +13,14 @@ from reviewqa.service.examples import example_questions
 from reviewqa.service.openapi import build_spec
 from reviewqa.service.state import AnswerCache, CollectionState, LoadedBuild, ServiceState
 from reviewqa.service.validation import json_body, parse_ask, parse_cited_works, parse_search
-from reviewqa.service.views import documents_view, hit_view, passage_detail, work_view, works_to_export
+from reviewqa.service.views import (
+    document_ids,
+    documents_view,
+    hit_view,
+    passage_detail,
+    work_view,
+    works_to_export,
+)
 from reviewqa.settings import SettingsError, check_collection_name
 
 if TYPE_CHECKING:
@@ -120,7 +127,7 @@ def cited_works() -> Response:
     index = collection_state().index.get()
     for name, values, known in (
         ("key", export.keys, index.bibliography),
-        ("doc_id", export.doc_ids, {d["doc_id"] for d in documents_view(index)}),
+        ("doc_id", export.doc_ids, set(document_ids(index)) if export.doc_ids else set()),
         ("passage_id", export.passage_ids, index.passage_by_id),
     ):
         unknown = [value for value in values if value not in known]

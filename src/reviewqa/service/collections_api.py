@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
 from reviewqa.collections.jobs import Job, JobStore
 from reviewqa.collections.registry import (
@@ -24,7 +24,7 @@ from reviewqa.collections.uploads import (
 from reviewqa.errors import StorageError
 from reviewqa.service.api import service_state
 from reviewqa.service.errors import ApiError, error_response
-from reviewqa.service.uploads import check_write_access, upload_body_limit, upload_policy
+from reviewqa.service.uploads import check_write_access, upload_policy
 from reviewqa.settings import Settings, SettingsError, check_collection_name
 
 logger = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ def upload_document(name: str) -> tuple[Response, int]:
     state = service_state()
     check_write_access(state.settings, request)
     settings = _writable_collection(name)
-    request.max_content_length = upload_body_limit(state.settings)
+    request.max_content_length = current_app.config["UPLOAD_MAX_CONTENT_LENGTH"]
     if request.mimetype != "multipart/form-data":
         raise ApiError(415, "unsupported_media_type", "send the file as multipart/form-data, field 'file'")
     upload = request.files.get("file")
@@ -156,10 +156,9 @@ def _writable_collection(name: str) -> Settings:
         if not state.settings.upload_create_collections:
             raise
         settings = state.settings.for_collection(name)
-        create_collection(settings)
-        logger.info("created collection %s", name)
     if not settings.documents_dir.is_dir():
         create_collection(settings)
+        logger.info("made the documents folder of collection %s", name)
     _check_writable(settings)
     return settings
 

@@ -93,8 +93,13 @@ def document_label(view: dict[str, Any]) -> str:
 
 def documents_view(index: SearchIndex) -> list[dict[str, Any]]:
     counts = Counter(p.document for p in index.passages)
-    doc_ids = list(index.documents) + sorted(set(counts) - set(index.documents))
-    return [document_view(index, doc_id, counts.get(doc_id, 0)) for doc_id in doc_ids]
+    return [document_view(index, doc_id, counts.get(doc_id, 0)) for doc_id in document_ids(index, counts)]
+
+
+def document_ids(index: SearchIndex, counts: Counter[str] | None = None) -> list[str]:
+    """The documents of the manifest's list, then any others passages name."""
+    named = counts if counts is not None else {p.document for p in index.passages}
+    return list(index.documents) + sorted(set(named) - set(index.documents))
 
 
 def passage_detail(index: SearchIndex, passage: Passage) -> dict[str, Any]:
