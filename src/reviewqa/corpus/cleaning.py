@@ -118,10 +118,7 @@ def clean_parts(parts: list[tuple[str, str]], *, outline: list[tuple[str, ...]] 
     lines: list[Line] = []
     for name, text in parts:
         lines += [Line(_normalise_line(name), None, label=True), Line("", None)]
-        lines += [
-            Line(_normalise_line(raw), None, raw[-1:].isspace())
-            for raw in _normalise_characters(text).split("\n")
-        ]
+        lines += _read_lines([text], paged=False)
         lines.append(Line("", None))
     return _clean_lines(lines, paged=False, outline=outline)
 

@@ -51,9 +51,7 @@ def binary_reason(data: bytes) -> str:
     text = _decode_as_reader(probe, truncated=len(data) > len(probe))
     if not text:
         return ""
-    odd = sum(
-        1 for c in text if c == "\ufffd" or (unicodedata.category(c) == "Cc" and c not in TEXT_CONTROLS)
-    )
+    odd = sum(map(_is_odd, text))
     share = odd / len(text)
     if share > BINARY_SHARE:
         return f"it looks like a binary file ({share:.0%} control or undecodable characters), not text"

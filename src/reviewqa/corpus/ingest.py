@@ -107,8 +107,8 @@ class _Ingested:
     cleaned: CleanedText
     passages: list[Passage]
     sentences: int
-    references: ReferenceList = field(default_factory=ReferenceList)
-    linker: CitationLinker | None = None
+    references: ReferenceList
+    linker: CitationLinker
     reading: dict[str, Any] = field(default_factory=dict)  # how the document was read, for the report
 
 
@@ -383,9 +383,9 @@ def _document_record(item: _Ingested) -> dict[str, Any]:
         "references": [entry.to_dict() for entry in item.references.entries],
         "references_printed": item.references.printed,
         "citations": {
-            "found": item.linker.found if item.linker else 0,
-            "linked": item.linker.linked if item.linker else 0,
-            "unresolved": sorted(set(item.linker.unresolved)) if item.linker else [],
+            "found": item.linker.found,
+            "linked": item.linker.linked,
+            "unresolved": sorted(set(item.linker.unresolved)),
         },
         "reading": item.reading,
     }

@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Protocol, TypeVar
 
-from reviewqa.corpus.references import NUMBERED_START_RE, ends_entry
+from reviewqa.corpus.references import ends_entry, entry_number
 
 NUMBERING = r"(?:\d+(?:\.\d+)*\.?\s*|[IVX]+\.\s*)?"
 REFERENCES_HEADING_RE = re.compile(
@@ -146,7 +146,7 @@ def split_off_references(
 def _unheaded_list(lines: Sequence[L], is_heading: Callable[[L], bool] | None) -> tuple[int, int] | None:
     """(start, end) of the first run of numbered lines that reads as a reference list (module docstring)."""
     for first, line in enumerate(lines):
-        if _number(line.text) != 1:
+        if entry_number(line.text) != 1:
             continue
         entries, end, closed = _numbered_run(lines, first, is_heading)
         if closed and len(entries) >= MIN_UNHEADED_ENTRIES and _read_as_references(entries):
@@ -172,7 +172,7 @@ def _numbered_run(
             or (is_heading and is_heading(lines[i]))
         ):
             break
-        if _number(text) == len(entries) + 1:
+        if entry_number(text) == len(entries) + 1:
             entries[-1] += [lines[j].text.strip() for j in pending]
             entries.append([text])
             last, pending = i, []
@@ -196,11 +196,6 @@ def _read_as_references(entries: list[list[str]]) -> bool:
         1 for t in texts if ENTRY_YEAR_RE.search(t) and (ENTRY_NAME_RE.search(t) or ENTRY_DOI_RE.search(t))
     )
     return alike >= MIN_ENTRY_SHARE * len(texts)
-
-
-def _number(text: str) -> int | None:
-    match = NUMBERED_START_RE.match(text)
-    return int(match.group(1) or match.group(2)) if match else None
 
 
 def _entries_follow(lines: Sequence[LineLike], start: int) -> bool:

@@ -29,6 +29,4 @@ def prepare_pdf(layout: list[LayoutPage], declared: dict[str, str]) -> PreparedP
                 line.text = repair.repair_line(line.text)
     if "title" in metadata:
         metadata["title"] = repair.repair_line(metadata["title"])
-    if declared.get("ocr"):
-        metadata["ocr"] = declared["ocr"]
     return PreparedPdf(pages, metadata, line_numbers)

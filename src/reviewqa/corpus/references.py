@@ -120,15 +120,21 @@ def parse_reference_lists(lists: list[list[str]]) -> ReferenceList:
     return result
 
 
+def entry_number(line: str) -> int | None:
+    """The number a numbered entry opens with ("[12] ..." or "12. ..."), if the line opens one."""
+    match = NUMBERED_START_RE.match(line)
+    return int(match.group(1) or match.group(2)) if match else None
+
+
 def _is_numbered(lines: list[str]) -> bool:
-    starts = [int(m.group(1) or m.group(2)) for line in lines if (m := NUMBERED_START_RE.match(line))]
+    starts = [n for line in lines if (n := entry_number(line)) is not None]
     rising = sum(1 for a, b in itertools.pairwise(starts) if b == a + 1)
     return len(starts) >= 2 and rising >= 0.5 * len(starts)
 
 
 def _printed_count(lines: list[str], numbered: bool) -> int:
     if numbered:  # the highest number printed at a line start right after its predecessor's
-        starts = {int(m.group(1) or m.group(2)) for line in lines if (m := NUMBERED_START_RE.match(line))}
+        starts = {n for line in lines if (n := entry_number(line)) is not None}
         return max((n for n in starts if n - 1 in starts or n == 1), default=0)
     # entry starts: after a line that ends an entry, a name (or a group) with a year in the next lines
     return sum(
@@ -345,6 +351,13 @@ class CitationLinker:
     found: int = 0  # citation mentions seen (numbers and author-year keys)
     linked: int = 0  # of those, resolved to an entry of the list
     unresolved: list[str] = field(default_factory=list)
+    # The list's keys and numbered entries, looked up for every sentence (the list does not change).
+    _keys: set[str] = field(init=False, repr=False)
+    _by_number: dict[int, ReferenceEntry] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._keys = {entry.key for entry in self.references.entries}
+        self._by_number = self.references.by_number()
 
     @classmethod
     def for_document(cls, references: ReferenceList, sentences: list[str]) -> CitationLinker:
@@ -352,9 +365,8 @@ class CitationLinker:
         text = " ".join(sentences)
         linker.vocabulary = {word.casefold() for word in re.findall(r"\b[A-Za-z]{3,}\b", text)}
         if references.numbered:
-            numbers = references.by_number()
             for form, pattern in (("bracket", BRACKET_RE), ("paren", PAREN_NUMBERS_RE)):
-                uses = [m for m in pattern.finditer(text) if _numbers(m.group(1)) <= numbers.keys()]
+                uses = [m for m in pattern.finditer(text) if _numbers(m.group(1)) <= linker._by_number.keys()]
                 if len(uses) >= MIN_FORM_USES:
                     linker.forms.add(form)
             if len(linker._superscripts(text)) >= MIN_FORM_USES:
@@ -363,17 +375,15 @@ class CitationLinker:
 
     def cite(self, sentence: str) -> list[str]:
         keys = list(find_citations(sentence))
-        known = {entry.key for entry in self.references.entries}
         for key in keys:
             self.found += 1
-            if key in known:
+            if key in self._keys:
                 self.linked += 1
             elif self.references.entries:
                 self.unresolved.append(key)
-        numbers = self.references.by_number()
         for number in self._numbers_in(sentence):
             self.found += 1
-            entry = numbers.get(number)
+            entry = self._by_number.get(number)
             if entry is None or not entry.key:
                 self.unresolved.append(f"[{number}]")
                 continue
@@ -394,12 +404,15 @@ class CitationLinker:
 
     def _superscripts(self, text: str) -> list[re.Match[str]]:
         """ "translation1,2." : digits right after a word the document also uses alone."""
-        numbers = self.references.by_number()
         matches = []
         for match in SUPERSCRIPT_RE.finditer(text):
             word = WORD_BEFORE_RE.search(text[: match.start()])
             base = word.group(1).casefold() if word else ""
-            if len(base) >= 3 and base in self.vocabulary and _numbers(match.group(1)) <= numbers.keys():
+            if (
+                len(base) >= 3
+                and base in self.vocabulary
+                and _numbers(match.group(1)) <= self._by_number.keys()
+            ):
                 matches.append(match)
         return matches
 
