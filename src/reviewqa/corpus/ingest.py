@@ -44,6 +44,7 @@ from reviewqa.errors import CorpusError
 from reviewqa.fileio import (
     STAGING_PREFIX,
     exclusive_lock,
+    file_sha256,
     fsync_tree,
     new_version_name,
     prune_versions,
@@ -141,7 +142,8 @@ def ingest(
     skipped = [_skip(item.path, item.reason) for item in refused]
     if not files:
         raise CorpusError(f"no documents to ingest in {documents_dir} (expected .txt or .pdf files)")
-    fingerprint = corpus_fingerprint(settings, readers=readers)
+    digests = {path: file_sha256(path) for path in files}  # for the fingerprint and the reuse keys
+    fingerprint = corpus_fingerprint(settings, readers=readers, digests=digests)
     toml_path = documents_toml_path(settings.corpus_dir)
     table = load_document_table(toml_path)
     _warn_unmatched_entries(table, files, documents_dir, toml_path)
@@ -160,7 +162,7 @@ def ingest(
             skipped.append(_skip(relative, f"same document id as {seen_ids[doc_id]}; rename one of them"))
             continue
         seen_ids[doc_id] = relative
-        key = reuse_key(settings, readers, path, relative, table.get(relative))
+        key = reuse_key(settings, readers, path, relative, table.get(relative), digests[path])
         reused = earlier[relative].reuse(settings, key) if relative in earlier else None
         if reused is not None:
             ingested.append(reused)
@@ -486,19 +488,17 @@ def reuse_key(
     path: Path,
     relative: str,
     entry: dict[str, Any] | None,
+    sha256: str,
 ) -> str:
-    """What a document's artifacts are made from: its bytes, its documents.toml entry, the reader of its
-    type and the chunk settings. The same key, the same artifacts."""
+    """What a document's artifacts are made from: its bytes (``sha256``), its documents.toml entry, the
+    reader of its type and the chunk settings. The same key, the same artifacts."""
     reader = readers.get(path.suffix.lower())
     made_from = [
-        CORPUS_FORMAT_VERSION,
-        settings.encoding,
-        settings.chunk_tokens,
-        settings.chunk_overlap_sentences,
+        *_chunking(settings),
         f"{getattr(reader, '__module__', '')}.{getattr(reader, '__qualname__', repr(reader))}",
         relative,
         entry,
-        hashlib.sha256(path.read_bytes()).hexdigest(),
+        sha256,
     ]
     return hashlib.sha256(json.dumps(made_from, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -543,23 +543,29 @@ def _write_json(path: Path, data: object) -> None:
     path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
-def corpus_fingerprint(settings: Settings, *, readers: Mapping[str, Reader] | None = None) -> str:
-    """sha256 over the documents (paths and bytes), documents.toml and the chunk settings."""
+def _chunking(settings: Settings) -> list[object]:
+    """What every document's artifacts depend on besides the document."""
+    return [CORPUS_FORMAT_VERSION, settings.encoding, settings.chunk_tokens, settings.chunk_overlap_sentences]
+
+
+def corpus_fingerprint(
+    settings: Settings,
+    *,
+    readers: Mapping[str, Reader] | None = None,
+    digests: Mapping[Path, str] | None = None,
+) -> str:
+    """sha256 over the documents (paths and bytes), documents.toml and the chunk settings; ``digests``:
+    the files' sha256 where the caller has them already."""
     digest = hashlib.sha256()
-    chunking = [
-        CORPUS_FORMAT_VERSION,
-        settings.encoding,
-        settings.chunk_tokens,
-        settings.chunk_overlap_sentences,
-    ]
-    digest.update(json.dumps(chunking).encode())
+    digest.update(json.dumps(_chunking(settings)).encode())
     toml_path = documents_toml_path(settings.corpus_dir)
     digest.update(b"documents.toml\0" + (toml_path.read_bytes() if toml_path.exists() else b"<absent>"))
     documents_dir = settings.documents_dir
     files = discover_documents(documents_dir, readers) if documents_dir.is_dir() else []
     for path in files:
         digest.update(b"\0" + path.relative_to(documents_dir).as_posix().encode() + b"\0")
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
+        known = (digests or {}).get(path)
+        digest.update(bytes.fromhex(known) if known else hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()
 
 
