@@ -96,6 +96,11 @@ class FetchReport:
     def failed(self) -> list[FetchOutcome]:
         return [o for o in self.outcomes if o.outcome == "failed"]
 
+    def stop_before(self, rest: list[CitedWork]) -> None:
+        """The run stops: ``rest`` (from the work it was at) is not attempted."""
+        self.not_attempted = [w.key for w in rest if w.doi or w.pmid]
+        self.without_identifier += [w.key for w in rest if not (w.doi or w.pmid)]
+
 
 class PoliteClient:
     """GETs JSON or text from one base URL, spaced and retried as the service asks, each reply bounded in
@@ -143,11 +148,9 @@ class PoliteClient:
     def _get_once(self, url: str, params: dict[str, str] | None) -> Reply:
         """One request, its body read in pieces (read1: one receive each) so that the deadline is checked
         between them, whatever pace the server sends at."""
-        remaining = self._time_left(url)
-        deadline = time.monotonic() + min(self.timeout_s, remaining)
-        with self.session.get(
-            url, params=params, timeout=min(self.timeout_s, remaining), stream=True
-        ) as response:
+        budget = min(self.timeout_s, self._time_left(url))
+        deadline = time.monotonic() + budget
+        with self.session.get(url, params=params, timeout=budget, stream=True) as response:
             if response.status_code >= 400:  # the body of an error is not needed
                 return Reply(response.status_code, response.headers, b"")
             declared = response.headers.get("Content-Length", "")
@@ -161,7 +164,7 @@ class PoliteClient:
                 if len(body) > self.max_bytes:
                     raise FetchError(f"{url}: the reply is over fetch_max_bytes ({self.max_bytes}); stopped")
                 if time.monotonic() > deadline:
-                    raise _ReplyTimeout(f"no complete reply within {min(self.timeout_s, remaining):g} s")
+                    raise _ReplyTimeout(f"no complete reply within {budget:g} s")
             return Reply(response.status_code, response.headers, bytes(body))
 
     def _time_left(self, url: str) -> float:
@@ -230,8 +233,7 @@ def fetch_sources(
         for position, work in enumerate(works):
             if consecutive_failures >= MAX_CONSECUTIVE_FAILURES:
                 # The service (or the network) is down: stop instead of hammering it row after row.
-                report.not_attempted = [w.key for w in works[position:] if w.doi or w.pmid]
-                report.without_identifier += [w.key for w in works[position:] if not (w.doi or w.pmid)]
+                report.stop_before(works[position:])
                 break
             if not (work.doi or work.pmid):
                 report.without_identifier.append(work.key)
@@ -241,8 +243,7 @@ def fetch_sources(
             except RunDeadlineError as exc:
                 logger.warning("%s", exc)
                 report.deadline_reached = True
-                report.not_attempted = [w.key for w in works[position:] if w.doi or w.pmid]
-                report.without_identifier += [w.key for w in works[position:] if not (w.doi or w.pmid)]
+                report.stop_before(works[position:])
                 break
             logger.info("%s: %s %s", work.key, outcome.outcome, outcome.detail)
             report.outcomes.append(outcome)
