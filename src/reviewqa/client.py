@@ -120,9 +120,15 @@ def default_url(settings: Settings) -> str:
     return f"http://{host}:{settings.port}"
 
 
-def choose_service(settings: Settings, url: str | None, local: bool) -> ServiceChoice:
+def choose_service(
+    settings: Settings, url: str | None, local: bool, *, top_k: tuple[str, int | None] = ("", None)
+) -> ServiceChoice:
     """The service at ``url``, else the one at the settings' host and port if it serves this project's
-    index, else none. An explicit ``url`` that does not answer is an error, not a silent fallback."""
+    index, else none. An explicit ``url`` that does not answer is an error, not a silent fallback.
+    ``top_k`` (option name, value): a value over the API's limit is answered here."""
+    option, k = top_k
+    if (k or 0) > MAX_API_TOP_K:
+        return ServiceChoice(None, f"{option} over the API's {MAX_API_TOP_K}: loading the index here")
     if local:
         return ServiceChoice(None, "--local: loading the index here")
     if url:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from reviewqa.client import MAX_API_TOP_K, Answerer, ServiceChoice, choose_service, service_options
+from reviewqa.client import Answerer, choose_service, service_options
 from reviewqa.models import Answer, Citation
 from reviewqa.settings import Settings
 
@@ -31,10 +31,7 @@ def ask(
     A running `reviewqa serve` answers in milliseconds; without one, the index and the model are loaded
     here (seconds). A note on stderr says which answered.
     """
-    if (top_k or 0) > MAX_API_TOP_K:
-        choice = ServiceChoice(None, f"--top-k over the API's {MAX_API_TOP_K}: loading the index here")
-    else:
-        choice = choose_service(settings, url, local)
+    choice = choose_service(settings, url, local, top_k=("--top-k", top_k))
     click.echo(choice.note, err=True)
     result = Answerer(settings, choice, top_k)(question)
     click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) if as_json else render(result))

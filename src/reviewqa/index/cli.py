@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from reviewqa.client import MAX_API_TOP_K, ServiceChoice, choose_service, service_options
+from reviewqa.client import choose_service, service_options
 from reviewqa.settings import Settings
 
 MODES = ("dense", "bm25", "hybrid")
@@ -59,10 +59,7 @@ def search(
     no model). A note on stderr says which answered.
     """
     mode = mode or settings.search_mode
-    if k > MAX_API_TOP_K:
-        choice = ServiceChoice(None, f"--k over the API's {MAX_API_TOP_K}: loading the index here")
-    else:
-        choice = choose_service(settings, url, local)
+    choice = choose_service(settings, url, local, top_k=("--k", k))
     click.echo(choice.note, err=True)
     if choice.client is not None:
         found = choice.client.search(query, k, mode)
