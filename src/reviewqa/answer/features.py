@@ -32,7 +32,6 @@ FEATURES_VERSION = "1"
 BM25_K1 = 1.2
 BM25_B = 0.75
 _WORD = re.compile(r"[a-z0-9]+(?:[-/.][a-z0-9]+)*")
-_NUMBER = re.compile(r"\d")
 
 FEATURES: tuple[str, ...] = (
     "cosine",

@@ -41,7 +41,6 @@ from reviewqa.answer.ranker import (
     logit,
 )
 from reviewqa.answer.stats import load_sentence_stats
-from reviewqa.answer.text import looks_like_front_matter
 from reviewqa.errors import QuestionError
 from reviewqa.models import Answer, Passage, RetrievedPassage
 from reviewqa.refs.support import find_support
@@ -65,8 +64,8 @@ class Considered:
     terms: QuestionTerms
     candidates: list[CandidateSentence]
     features: np.ndarray  # one row of features.FEATURES per candidate
-    scores: np.ndarray  # the ranker's probability per candidate (the hand-weighted relevance without one)
-    learned: bool = False  # whether ``scores`` are the ranker's probabilities
+    learned: bool = False  # whether the candidates' relevance is the ranker's probability
+    searched_at: float = 0.0  # perf_counter() when the passages were retrieved (the answer's timings)
 
 
 @dataclass
@@ -117,6 +116,7 @@ class AnswerEngine:
             mode=settings.search_mode,
             query_vector=query_vector,
         )
+        searched_at = time.perf_counter()
         carried = query[len(asked) :] if query.startswith(asked) else ""
         terms = QuestionTerms.of(asked, self.index.tokenize, carried)
         candidates = collect_candidates(
@@ -135,7 +135,9 @@ class AnswerEngine:
             scores = np.array([c.relevance for c in candidates], dtype=np.float64)
         for candidate, value in zip(candidates, scores, strict=True):
             candidate.relevance = float(value)
-        return Considered(asked, kind, hits, terms, candidates, features, scores, learned=model is not None)
+        return Considered(
+            asked, kind, hits, terms, candidates, features, learned=model is not None, searched_at=searched_at
+        )
 
     def answer(
         self,
@@ -162,7 +164,7 @@ class AnswerEngine:
             depth=max(settings.candidate_k, top_k),
         )
         considered, chosen, score = draft.considered, draft.chosen, draft.confidence
-        retrieved = time.perf_counter()
+        retrieved = considered.searched_at
         # Abstention asks whether the documents cover the question at all (the evidence's support, with
         # question terms the corpus never uses counting heavily), not whether the best sentence is the
         # right one: on the dev splits a threshold on the calibrated probability could not do both
@@ -225,7 +227,7 @@ class AnswerEngine:
         considered = self.consider(asked, settings, history=history, ranker=ranker, depth=depth)
         chosen = select_answer(considered, settings, self.stats)
         heuristic, missing = confidence(chosen, considered.terms, self.stats)
-        inputs = confidence_inputs(considered, chosen, heuristic, self.stats)
+        inputs = confidence_inputs(considered, chosen, heuristic, missing)
         model = load_confidence() if confidence_model is True else (confidence_model or None)
         score = round(float(model.predict(inputs)[0]), 4) if model is not None else heuristic
         return Draft(considered, chosen, score, heuristic, inputs, missing)
@@ -245,10 +247,7 @@ def answerable(candidate: CandidateSentence, stats: CorpusStats) -> bool:
     key = candidate.key
     if key in stats.dangling_announcements:
         return False
-    if key in stats.forms:
-        return not stats.form(key, "question_mark") and not stats.form(key, "front_matter")
-    text = candidate.sentence.text.strip()
-    return not text.endswith("?") and not looks_like_front_matter(text)
+    return not stats.form(key, "question_mark") and not stats.form(key, "front_matter")
 
 
 def select_answer(considered: Considered, settings: Settings, stats: CorpusStats) -> list[CandidateSentence]:
@@ -313,19 +312,20 @@ def ranked_passages(considered: Considered) -> list[SearchHit]:
 
 
 def confidence_inputs(
-    considered: Considered, chosen: list[CandidateSentence], heuristic: float, stats: CorpusStats
+    considered: Considered, chosen: list[CandidateSentence], heuristic: float, missing_terms: list[str]
 ) -> np.ndarray:
-    """The figures ``ranker.CONFIDENCE_INPUTS`` names, for the chosen answer."""
+    """The figures ``ranker.CONFIDENCE_INPUTS`` names, for the chosen answer (``missing_terms``: the
+    question's terms the corpus never uses)."""
     if not chosen:
         return np.zeros(len(CONFIDENCE_INPUTS))
     top = chosen[0]
     position = next(i for i, c in enumerate(considered.candidates) if c is top)
     row = considered.features[position]
     others = [c.relevance for c in considered.candidates if c is not top]
-    top_logit = logit(min(max(top.relevance, 1e-6), 1 - 1e-6))
-    second = logit(min(max(max(others, default=1e-6), 1e-6), 1 - 1e-6))
+    top_logit = logit(top.relevance)  # logit clips to (1e-6, 1 - 1e-6)
+    second = logit(max(others, default=1e-6))
     missing = 1.0
-    for term in considered.terms.missing_terms(stats):
+    for term in missing_terms:
         missing *= considered.terms.missing_factor(term)
     column = FEATURES.index
     return np.array(
