@@ -69,6 +69,10 @@ class SentenceTable:
         """Each document's sentences in order."""
         return [(doc, [item.sentence for item in items]) for doc, items in self._sentences.items()]
 
+    def count(self, document: str) -> int:
+        """How many distinct sentences ``document`` has."""
+        return len(self._sentences.get(document, ()))
+
     def position(self, document: str, start: int) -> int | None:
         return self._position.get((document, start))
 

@@ -109,7 +109,6 @@ def candidate_features(
         document_rank.setdefault(doc, rank)
         document_count[doc] = document_count.get(doc, 0) + 1
     total_score = sum(document_score.values()) or 1.0
-    sentence_counts = {doc: len(sentences) for doc, sentences in stats.table.documents()}
     cosine_order = np.argsort(-np.array([c.cosine for c in candidates]), kind="stable")
     cosine_rank = np.empty(n)
     cosine_rank[cosine_order] = np.arange(n)
@@ -157,7 +156,7 @@ def candidate_features(
             r[33] = form[9] > question_negations
         r[24] = key in stats.dangling_announcements
         r[26] = previous is None
-        r[27] = position / max(sentence_counts.get(doc, 1), 1)
+        r[27] = position / max(stats.table.count(doc), 1)
         r[29] = terms.answered_by(text) if terms.figure is not None else 0.0
         # The sentence before covers the question better: this one may be the answer it introduces.
         r[34] = r[6] - r[3]
