@@ -174,3 +174,18 @@ def test_answer_statistics_are_stored_at_index_time_and_read_on_load(header_inde
     recomputed = answer("Which virus was detected most often?", settings, index)
     assert recomputed.answer == stored_answer.answer
     assert np.isclose(recomputed.confidence, stored_answer.confidence)
+
+
+def test_an_index_without_current_answer_statistics_is_rebuilt_with_them(tmp_path):
+    """`reviewqa index` on an index built without the statistics (or with another version of them) adds
+    them, instead of calling the index up to date and leaving every load to compute them."""
+    from reviewqa.index import build_index
+
+    settings = make_settings(tmp_path)
+    settings.documents_dir.mkdir(parents=True)
+    (settings.documents_dir / "cohort.txt").write_text(HEADER, encoding="utf-8")
+    assert "answer_stats" not in (build_index(settings).get("derived") or {})
+    first = build_index(settings, derived_writers=DERIVED_WRITERS)
+    assert first["derived"]["answer_stats"]["version"] == STATS_VERSION
+    again = build_index(settings, derived_writers=DERIVED_WRITERS)
+    assert again["built_at"] == first["built_at"]  # now up to date: not rebuilt

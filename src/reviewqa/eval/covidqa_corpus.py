@@ -105,12 +105,5 @@ def build_corpus_index(settings: Settings, directory: Path, cache_dir: Path, *, 
         log.info("%d article files written", written)
     # Embedded with the configured backend, as any index; the index folder's own vector cache
     # (``index/embed-cache``) makes a rebuild after a code change re-embed only the texts that changed.
-    manifest = build_index(corpus, derived_writers=derived_writers)
-    if derived_writers and any(
-        (manifest.get("derived") or {}).get(name, {}).get("version") != getattr(writer, "version", None)
-        for name, writer in derived_writers.items()
-    ):
-        # The corpus is unchanged but the derived statistics are of an older version: rebuild (the vectors
-        # come from the cache, so this takes a minute, not the half hour of embedding).
-        build_index(corpus, force=True, derived_writers=derived_writers)
+    build_index(corpus, derived_writers=derived_writers)
     return corpus, load_index(corpus)

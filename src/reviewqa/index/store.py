@@ -193,8 +193,12 @@ def build_index(
             # "corrupt ... run `reviewqa index`" error promises.
             with contextlib.suppress(IndexNotReadyError):
                 manifest = check_current(settings, checksums=True)
-                log.info("index is up to date")
-                return manifest
+                stale = _stale_derived(manifest, derived_writers or {})
+                if not stale:
+                    log.info("index is up to date")
+                    return manifest
+                # The vectors come from the cache: this rebuild costs the derived artefacts, not embedding.
+                log.info("the index's %s are missing or of another version: rebuilding", ", ".join(stale))
         fingerprint = corpus_fingerprint(settings)
         if ingested_fingerprint(settings) != fingerprint:
             log.info("passages are missing or stale: ingesting the corpus")
@@ -213,6 +217,16 @@ def build_index(
             derived_writers=derived_writers,
             progress=progress,
         )
+
+
+def _stale_derived(manifest: dict[str, Any], derived_writers: DerivedWriters) -> list[str]:
+    """The derived artefacts the build should have and lacks, or has of another version than its writer's."""
+    recorded = manifest.get("derived") or {}
+    return [
+        name
+        for name, writer in derived_writers.items()
+        if (recorded.get(name) or {}).get("version") != getattr(writer, "version", None)
+    ]
 
 
 def build_from_passages(
