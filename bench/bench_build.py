@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import resource
 import shutil
 import tempfile
 import time
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from corpora import covidqa_project
+from measure import cpu_seconds, load_average
 
 from reviewqa.answer.stats import DERIVED_WRITERS
 from reviewqa.index import build_index
@@ -40,20 +40,11 @@ NEW_PARAGRAPH = (
 )
 
 
-def cpu_seconds() -> float:
-    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
-
-
-def load() -> str:
-    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
-
-
 def timed_build(settings: Any, force: bool) -> tuple[float, float, dict[str, Any], str]:
-    before = load()
+    before = load_average()
     wall, cpu = time.perf_counter(), cpu_seconds()
     manifest = build_index(settings, force=force, derived_writers=DERIVED_WRITERS)  # as `reviewqa index`
-    return time.perf_counter() - wall, cpu_seconds() - cpu, manifest, f"{before} -> {load()}"
+    return time.perf_counter() - wall, cpu_seconds() - cpu, manifest, f"{before} -> {load_average()}"
 
 
 def edit_article(path: Path) -> str:

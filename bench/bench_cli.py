@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -22,6 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from measure import children_cpu
 from serving import free_port, reviewqa_server
 
 BIN = Path(sys.executable).parent
@@ -41,11 +41,6 @@ class Timing:
             f"| {self.label} | {statistics.median(self.walls):.2f} | {min(self.walls):.2f} | "
             f"{statistics.median(self.cpus):.2f} | {self.note} |"
         )
-
-
-def children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
 
 
 def run(label: str, args: list[str], env: dict[str, str], repeat: int) -> Timing:

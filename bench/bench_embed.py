@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 from corpora import covidqa_project, evidence_at_k, load_questions, review_project
+from measure import load_average
 
 from reviewqa.index.build_vectors import build_encoder
 from reviewqa.index.embed import Encoder, cores
@@ -41,10 +42,6 @@ from reviewqa.settings import PROJECT_ROOT, Settings
 log = logging.getLogger("bench_embed")
 BACKENDS = ("torch", "onnx-int8")
 SCIFACT = PROJECT_ROOT.parent / "shared" / "benchmarks" / "scifact-beir"
-
-
-def load() -> str:
-    return "load average " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def sample_texts(work_dir: Path, count: int) -> list[str]:
@@ -89,7 +86,8 @@ def speed(settings: Settings, texts: list[str], rounds: int) -> list[str]:
     torch_n, onnx_n = best[("torch", cores())], best[("onnx-int8", cores())]
     cosines = np.sum(vectors[("torch", 1)] * vectors[("onnx-int8", 1)], axis=1)
     rows = [
-        f"{n} COVID-QA passages, batch {settings.embed_batch_size}, best of {rounds} rounds; {load()}",
+        f"{n} COVID-QA passages, batch {settings.embed_batch_size}, best of {rounds} rounds; "
+        f"load average {load_average()}",
         "",
         "| measure | torch fp32 | onnx int8 | int8 / fp32 |",
         "|---|---|---|---|",
@@ -141,7 +139,7 @@ def pool(settings: Settings, texts: list[str]) -> list[str]:
     wall_p, cpu_p = timed(run_pool)
     n = len(texts)
     return [
-        f"onnx int8 on {cores()} cores, {n} passages; {load()}",
+        f"onnx int8 on {cores()} cores, {n} passages; load average {load_average()}",
         "",
         "| how | wall s | passages per wall s | CPU s (incl. children) |",
         "|---|---|---|---|",
@@ -160,7 +158,7 @@ def quality(settings: Settings, work_dir: Path) -> list[str]:
     for name in figures["torch"]:
         fp32, int8 = figures["torch"][name], figures["onnx-int8"][name]
         rows.append(f"| {name} | {fp32:.4f} | {int8:.4f} | {int8 - fp32:+.4f} |")
-    return [f"retrieval quality per backend; {load()}", "", *rows]
+    return [f"retrieval quality per backend; load average {load_average()}", "", *rows]
 
 
 def quality_of(settings: Settings, work_dir: Path) -> dict[str, float]:

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import resource
 import shutil
 import sys
 import time
@@ -24,6 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from corpora import COVIDQA_DIR, write_corpus  # bench/corpora.py: COVID-QA articles as .txt documents
+from measure import cpu_seconds, load_average
 
 from reviewqa.answer.stats import DERIVED_WRITERS
 from reviewqa.corpus.ingest import check_document, document_id
@@ -39,12 +38,6 @@ DEFAULT_CACHE = Path("/work/cache/collections/incremental")
 
 def project(root: Path) -> Settings:
     return Settings.load(corpus_dir=root / "corpus", index_dir=root / "index", eval_dir=root / "eval")
-
-
-def cpu_seconds() -> float:
-    """CPU time of this process and its finished children (an embedding pool's processes)."""
-    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 @contextmanager
@@ -69,10 +62,6 @@ class StageClock:
         return {stage: finish - start for (stage, start), finish in zip(stages, ends, strict=True)}
 
 
-def load() -> str:
-    return " ".join(f"{value:.2f}" for value in os.getloadavg())
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -89,7 +78,7 @@ def main() -> int:
     if not base.documents_dir.is_dir():
         print(f"writing the COVID-QA train and dev articles: {write_corpus(base.documents_dir)} documents")
     times: dict[str, tuple[float, float]] = {}
-    print(f"load average before: {load()}")
+    print(f"load average before: {load_average()}")
     with timed("base build (skipped when cached)", times):
         manifest = build_index(base, derived_writers=DERIVED_WRITERS)
     print(f"base: {manifest['counts']['documents']} documents, {manifest['counts']['passages']:,} passages, "
@@ -108,7 +97,7 @@ def main() -> int:
     with timed("ingest and build", times):
         added = build_index(work, progress=clock, derived_writers=DERIVED_WRITERS)
     stage_times = clock.durations(time.perf_counter())
-    print(f"load average after: {load()}")
+    print(f"load average after: {load_average()}")
 
     doc_id = document_id(name)
     build = current_build(work)

@@ -12,22 +12,18 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import shutil
 import tempfile
 import time
 from pathlib import Path
+
+from measure import children_cpu
 
 from reviewqa.corpus import ingest, load_documents, load_passages
 from reviewqa.corpus.report import format_rows, pdf_rows, read_manifest
 from reviewqa.settings import PROJECT_ROOT, Settings
 
 DEFAULT_PDFS = PROJECT_ROOT.parent / "shared" / "corpora" / "oa-pdfs"
-
-
-def children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
 
 
 def timed_ingest(root: Path, files: list[Path]) -> tuple[Settings, float, float]:
