@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +21,16 @@ MODES = ("dense", "bm25", "hybrid")
 def index_command(settings: Settings, force: bool) -> None:
     """Build the search index (ingesting the corpus first if needed)."""
     from reviewqa.answer.stats import DERIVED_WRITERS
-    from reviewqa.corpus import corpus_fingerprint, ingested_fingerprint
     from reviewqa.corpus.cli import ingest_and_report
     from reviewqa.index import build_index
 
-    if ingested_fingerprint(settings) != corpus_fingerprint(settings):
-        # build_index would ingest too, silently; this shows progress and what was read
-        ingest_and_report(settings, warn_keyless=False)
-    manifest = build_index(settings, force=force, derived_writers=DERIVED_WRITERS)
+    manifest = build_index(
+        settings,
+        force=force,
+        derived_writers=DERIVED_WRITERS,
+        # Ingesting when the corpus changed, with progress bars and the line saying what was read.
+        ingest_corpus=partial(ingest_and_report, warn_keyless=False),
+    )
     counts = manifest["counts"]
     embedding = manifest.get("embedding") or {}
     embedded = sum(c["embedded"] for c in embedding.get("counts", {}).values())

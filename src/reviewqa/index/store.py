@@ -170,10 +170,12 @@ def build_index(
     encoder: Encoder | None = None,
     derived_writers: DerivedWriters | None = None,
     progress: BuildProgress | None = None,
+    ingest_corpus: Callable[[Settings], object] | None = None,
 ) -> dict[str, Any]:
     """Build ``index/current`` unless it is up to date (then a no-op returning its manifest).
 
-    Ingests the corpus first when its passages are missing or older than the corpus.
+    Ingests the corpus first when its passages are missing or older than the corpus (with
+    ``ingest_corpus(settings)`` when given: the command line's, which prints what it read).
     ``derived_writers`` are passed on to ``write_index``. ``progress(stage, done, total)`` hears how far it
     got: "ingesting" (documents), "embedding" (texts), "swapping".
     """
@@ -202,8 +204,10 @@ def build_index(
         fingerprint = corpus_fingerprint(settings)
         if ingested_fingerprint(settings) != fingerprint:
             log.info("passages are missing or stale: ingesting the corpus")
-            on_document = None if progress is None else partial(progress, "ingesting")
-            ingest(settings, on_document=on_document)
+            if ingest_corpus is not None:
+                ingest_corpus(settings)
+            else:
+                ingest(settings, on_document=None if progress is None else partial(progress, "ingesting"))
             fingerprint = ingested_fingerprint(settings) or fingerprint
         passages = load_passages(settings)
         documents = load_documents(settings)
