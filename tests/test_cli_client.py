@@ -210,3 +210,11 @@ def test_the_client_reads_the_manifest_where_the_index_stage_writes_it(review_se
 
     assert local_manifest_path(review_settings) == store.current_dir(review_settings) / store.MANIFEST
     assert local_manifest_path(review_settings).exists()
+
+
+def test_the_clients_top_k_limit_is_the_apis() -> None:
+    """The client answers locally above the API's limit: the two limits must be the same number."""
+    from reviewqa.client import MAX_API_TOP_K
+    from reviewqa.service.validation import MAX_TOP_K
+
+    assert MAX_API_TOP_K == MAX_TOP_K
