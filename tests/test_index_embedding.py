@@ -150,6 +150,8 @@ def test_queries_use_the_backend_the_manifest_names(tmp_path: Path, encoders) ->
     directory = settings.index_dir / "current"
     assert open_index(directory, settings, encoder=encoders["torch"]).encoder is encoders["torch"]
     assert open_index(directory, settings, encoder=encoders["onnx-int8"]).encoder.backend == "torch"
+    other_model = Encoder("/models/another-model", backend="torch")  # never loaded: it is not reused
+    assert open_index(directory, settings, encoder=other_model).encoder is not other_model
 
 
 # ---------------------------------------------------------------- incremental builds

@@ -82,9 +82,10 @@ def query_encoder(settings: Settings, directory: Path, manifest: dict[str, Any])
 
 
 def encoder_fits(encoder: Encoder, manifest: dict[str, Any]) -> bool:
-    """Whether ``encoder`` (e.g. the previous build's, reused on reload) embeds in this index's space."""
+    """Whether ``encoder`` (e.g. the previous build's, or another collection's, reused on reload) embeds in
+    this index's space: the same backend and model, and for int8 the same exported file."""
     backend = built_backend(manifest)
-    if encoder.backend != backend:
+    if encoder.backend != backend or encoder.model_path != (manifest.get("model") or {}).get("path"):
         return False
     if backend == "torch":
         return True

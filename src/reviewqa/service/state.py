@@ -157,6 +157,7 @@ class IndexHolder:
         return loaded is not None and loaded.directory == directory
 
     def _load(self, directory: Path) -> bool:
+        from reviewqa.index.build_vectors import encoder_fits
         from reviewqa.index.search import load_build
         from reviewqa.index.store import LoadedFiles, read_manifest
 
@@ -165,7 +166,7 @@ class IndexHolder:
         try:
             # The model is the heavy part and the same for every build made with it: reuse the loaded one.
             manifest = read_manifest(directory)
-            same_model = old is not None and same_vector_space(manifest, old.index.manifest)
+            same_model = old is not None and encoder_fits(old.index.encoder, manifest)
             encoder = old.index.encoder if old is not None and same_model else None
             if encoder is None and self._encoders is not None:
                 encoder = self._encoders(manifest)
@@ -206,17 +207,6 @@ class IndexHolder:
         if directory is None or not same:
             return LoadedBuild(index, None, None, next(self._serials))
         return LoadedBuild(index, directory, LoadedFiles(directory, index.manifest), next(self._serials))
-
-
-def same_vector_space(manifest: dict[str, Any], other: dict[str, Any]) -> bool:
-    """Whether two builds embed queries alike (the same model, backend and exported model file), so one
-    query encoder serves both."""
-
-    def space(built: dict[str, Any]) -> tuple[object, ...]:
-        embedding = built.get("embedding") or {}
-        return built.get("model"), embedding.get("backend"), embedding.get("model_sha256")
-
-    return space(manifest) == space(other)
 
 
 def warm_up(index: SearchIndex) -> None:
@@ -343,9 +333,11 @@ class ServedCollections:
 
     def encoder_for(self, manifest: dict[str, Any]) -> Encoder | None:
         """The query encoder of a loaded build in the same vector space as ``manifest``, if any."""
+        from reviewqa.index.build_vectors import encoder_fits
+
         for state in self.all_loaded():
             served = state.index.current()
-            if served is not None and same_vector_space(manifest, served.index.manifest):
+            if served is not None and encoder_fits(served.index.encoder, manifest):
                 return served.index.encoder
         return None
 
