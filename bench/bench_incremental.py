@@ -76,7 +76,7 @@ def main() -> int:
 
     base = project(args.cache / "base")
     if not base.documents_dir.is_dir():
-        print(f"writing the COVID-QA train and dev articles: {write_corpus(base.documents_dir)} documents")
+        print(f"writing the COVID-QA train and dev articles: {write_corpus(base)} documents")
     times: dict[str, tuple[float, float]] = {}
     print(f"load average before: {load_average()}")
     with timed("base build (skipped when cached)", times):

@@ -3,19 +3,19 @@
 For COVID-QA it writes the articles of the chosen splits as .txt documents into a corpus folder, so the normal
 ``reviewqa index`` path indexes them, and scores passage retrieval: evidence@k is the share of questions
 for which one of the top k passages contains the gold answer span (case and whitespace ignored).
-The fuller COVID-QA benchmark of the answer stage (``reviewqa bench covidqa``) is the ``answers``
-branch's; this one only needs retrieval and sentence choice.
+The articles and questions are read as ``reviewqa bench covidqa`` (the answer stage's benchmark) reads
+them; the indexing benchmarks only need retrieval and sentence choice.
 """
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from reviewqa.eval import covidqa_corpus
+from reviewqa.eval.covidqa_corpus import CovidQuestion
 from reviewqa.settings import PROJECT_ROOT, Settings
 
 if TYPE_CHECKING:
@@ -24,36 +24,21 @@ if TYPE_CHECKING:
 COVIDQA_DIR = PROJECT_ROOT.parent / "shared" / "benchmarks" / "covidqa"
 
 
-@dataclass(frozen=True)
-class CovidQuestion:
-    id: str
-    document: str
-    question: str
-    answer: str
-
-
 def flat(text: str) -> str:
     return " ".join(text.lower().split())
 
 
-def write_corpus(documents_dir: Path, splits: Sequence[str] = ("train", "dev")) -> int:
-    """Write each article of ``splits`` as ``<document>.txt``; returns the number written."""
-    documents_dir.mkdir(parents=True, exist_ok=True)
-    written = 0
-    with (COVIDQA_DIR / "articles.jsonl").open(encoding="utf-8") as fh:
-        for line in fh:
-            article = json.loads(line)
-            if article["split"] in splits:
-                (documents_dir / f"{article['document']}.txt").write_text(article["text"], encoding="utf-8")
-                written += 1
-    return written
+def write_corpus(settings: Settings) -> int:
+    """Write each train and dev article as ``<document>.txt`` into the project's documents folder, as
+    `reviewqa bench covidqa` does; returns the number written."""
+    return covidqa_corpus.write_corpus(settings, covidqa_corpus.load_articles(COVIDQA_DIR))
 
 
 def covidqa_project(root: Path, **changes: object) -> Settings:
     """Settings of a project under ``root`` whose corpus holds the train and dev articles."""
     settings = Settings.load(corpus_dir=root / "corpus", index_dir=root / "index", **changes)
     if not settings.documents_dir.is_dir():
-        write_corpus(settings.documents_dir)
+        write_corpus(settings)
     return settings
 
 
@@ -71,13 +56,8 @@ def review_project(root: Path, **changes: object) -> Settings:
 
 
 def load_questions(split: str = "dev") -> list[CovidQuestion]:
-    questions = []
-    with (COVIDQA_DIR / "questions.jsonl").open(encoding="utf-8") as fh:
-        for line in fh:
-            row = json.loads(line)
-            if row["split"] == split and row["answer"].strip():
-                questions.append(CovidQuestion(row["id"], row["document"], row["question"], row["answer"]))
-    return questions
+    """The questions of ``split`` that have an answer span."""
+    return [q for q in covidqa_corpus.load_questions(COVIDQA_DIR, split) if q.answer.strip()]
 
 
 def evidence_at_k(index: SearchIndex, questions: Sequence[CovidQuestion], k: int = 5) -> float:
