@@ -1,6 +1,6 @@
 """Corpora for the indexing benchmarks (not a benchmark itself): the review as shipped, and COVID-QA.
 
-For COVID-QA it writes the articles of the chosen splits as .txt documents into a corpus folder, so the normal
+For COVID-QA it writes the train and dev articles as .txt documents into a corpus folder, so the normal
 ``reviewqa index`` path indexes them, and scores passage retrieval: evidence@k is the share of questions
 for which one of the top k passages contains the gold answer span (case and whitespace ignored).
 The articles and questions are read as ``reviewqa bench covidqa`` (the answer stage's benchmark) reads
