@@ -114,10 +114,10 @@ def new_version_name(folder: Path) -> str:
     return stamp if stamp > newest else f"{newest}-{time.monotonic_ns()}"
 
 
-def swap_in_version(staging: Path, link: Path) -> str | None:
+def swap_in_version(staging: Path, link: Path) -> None:
     """Publish a complete version folder: rename ``STAGING_PREFIX<name>`` to ``<name>``, then point ``link``
-    at it with one rename of a new symlink (relative, so the tree can be moved). Returns the name of the
-    version ``link`` named before, which the caller keeps until the next one succeeds."""
+    at it with one rename of a new symlink (relative, so the tree can be moved). The version ``link`` named
+    before stays (readers fall back to it until the next one succeeds); older versions beside it go."""
     final = staging.with_name(staging.name.removeprefix(STAGING_PREFIX))
     os.rename(staging, final)
     fsync_dir(final.parent)
@@ -128,9 +128,10 @@ def swap_in_version(staging: Path, link: Path) -> str | None:
         os.rename(link, copied)
         replace_symlink(link, os.path.relpath(final, link.parent))
         shutil.rmtree(copied, ignore_errors=True)
-        return None
-    replace_symlink(link, os.path.relpath(final, link.parent))
-    return previous
+        previous = None
+    else:
+        replace_symlink(link, os.path.relpath(final, link.parent))
+    prune_versions(final.parent, keep={final.name, previous})
 
 
 def prune_versions(folder: Path, keep: set[str | None]) -> None:

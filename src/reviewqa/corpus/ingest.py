@@ -47,7 +47,6 @@ from reviewqa.fileio import (
     file_sha256,
     fsync_tree,
     new_version_name,
-    prune_versions,
     remove_temporary_links,
     remove_unfinished_versions,
     replace_symlink,
@@ -409,9 +408,8 @@ def _write_outputs(
             staging.mkdir()
             result = _write_artifacts(staging, ingested, skipped, fingerprint)
             fsync_tree(staging)
-            previous = swap_in_version(staging, versions / "current")
+            swap_in_version(staging, versions / "current")
             _link_artifacts(settings.index_dir)
-            prune_versions(versions, keep={staging.name.removeprefix(STAGING_PREFIX), previous})
     except OSError as exc:
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)

@@ -35,7 +35,6 @@ from reviewqa.fileio import (
     fsync_tree,
     new_version_name,
     no_space_left,
-    prune_versions,
     remove_temporary_links,
     remove_unfinished_versions,
     replace_symlink,
@@ -271,7 +270,9 @@ def build_from_passages(
             progress=progress,
         )
         fsync_tree(staging)
-        _swap_in(staging, settings.index_dir)
+        # The build current named before stays (readers fall back to it, and a service keeps serving it
+        # while it loads the new one); older builds go.
+        swap_in_version(staging, settings.index_dir / CURRENT)
     except OSError as exc:
         shutil.rmtree(staging, ignore_errors=True)
         raise storage_error(exc, staging, UNCHANGED) from exc
@@ -413,14 +414,6 @@ def _document_texts(passages: list[Passage]) -> dict[str, str]:
         if not passage.sentences:
             by_document.setdefault(passage.document, []).append(passage.text)
     return {document: " ".join(sentences) for document, sentences in by_document.items()}
-
-
-def _swap_in(staging: Path, index_dir: Path) -> None:
-    """Make the complete build in ``staging`` current. The build ``current`` named before stays (readers
-    fall back to it, and a service keeps serving it while it loads the new one); older builds go."""
-    final_name = staging.name.removeprefix(STAGING_PREFIX)
-    previous = swap_in_version(staging, index_dir / CURRENT)
-    prune_versions(index_dir / BUILDS, keep={final_name, previous})
 
 
 def _remove_leftovers(index_dir: Path) -> None:
