@@ -5,8 +5,8 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from contextlib import AbstractContextManager, contextmanager
+from http.server import BaseHTTPRequestHandler, HTTPServer, ThreadingHTTPServer
 from pathlib import Path
 
 from flask import Flask
@@ -67,32 +67,29 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@contextmanager
-def live_server(app: Flask) -> Iterator[str]:
+def live_server(app: Flask) -> AbstractContextManager[str]:
     """Serve ``app`` with werkzeug on a free localhost port in a thread; yields the base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
+    return _serving(make_server("127.0.0.1", 0, app, threaded=True))
 
 
-@contextmanager
-def stub_http_server(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+def stub_http_server(handler: type[BaseHTTPRequestHandler]) -> AbstractContextManager[str]:
     """Serve ``handler`` (a stand-in for a remote service) on a free localhost port in a thread; yields the
     base URL."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, name="stub-server", daemon=True)
+    return _serving(server)
+
+
+@contextmanager
+def _serving(server: HTTPServer) -> Iterator[str]:
+    thread = threading.Thread(target=server.serve_forever, name="test-server", daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()
+        thread.join(timeout=10)
 
 
 def project_root_of(settings: Settings) -> Path:
