@@ -201,7 +201,7 @@ def test_index_prints_the_ingest_summary_when_it_ingests(tmp_path: Path) -> None
     assert first.exit_code == 0, first.output
     assert "ingested 2 documents" in first.stdout and "index ready" in first.stdout
     again = CliRunner().invoke(main, ["index"], env=env)
-    assert again.exit_code == 0 and "ingested" not in again.stdout and "index ready" in again.stdout
+    assert again.exit_code == 0 and "ingested" not in again.stdout and "index up to date" in again.stdout
 
 
 def test_the_client_reads_the_manifest_where_the_index_stage_writes_it(review_settings: Settings) -> None:

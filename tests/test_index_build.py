@@ -80,6 +80,23 @@ def test_up_to_date_index_is_not_rebuilt_unless_forced(project: Settings) -> Non
     assert load_index(project).manifest == forced
 
 
+def test_index_command_claims_no_embedding_when_the_index_is_up_to_date(project: Settings) -> None:
+    # The fixture's build lacks the answer stage's statistics, so the first run rebuilds (from the cache).
+    built = CliRunner().invoke(main, ["index"], env=_env(project))
+    assert built.exit_code == 0 and "index ready" in built.output, built.output
+    assert "texts embedded, the rest cached" in built.output
+    built_at = store.read_manifest(project.index_dir / "current")["built_at"]
+
+    again = CliRunner().invoke(main, ["index"], env=_env(project))
+    assert again.exit_code == 0, again.output
+    assert again.stdout.startswith("index up to date at "), again.output
+    assert "embedded" not in again.output and f"(built {built_at})" in again.output
+
+    forced = CliRunner().invoke(main, ["index", "--force"], env=_env(project))
+    assert forced.exit_code == 0 and "index ready" in forced.output, forced.output
+    assert "texts embedded" in forced.output and "up to date" not in forced.output
+
+
 def test_corpus_change_makes_the_index_stale_and_a_build_refreshes_it(project: Settings) -> None:
     document = project.documents_dir / "small-review.txt"
     document.write_text(document.read_text() + "\n\nSomatostatin analogues lower serum IGF1.\n")

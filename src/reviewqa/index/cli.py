@@ -24,21 +24,31 @@ def index_command(settings: Settings, force: bool) -> None:
     from reviewqa.corpus.cli import ingest_and_report
     from reviewqa.index import build_index
 
+    up_to_date: list[bool] = []
     manifest = build_index(
         settings,
         force=force,
         derived_writers=DERIVED_WRITERS,
         # Ingesting when the corpus changed, with progress bars and the line saying what was read.
         ingest_corpus=partial(ingest_and_report, warn_keyless=False),
+        on_up_to_date=lambda: up_to_date.append(True),
     )
     counts = manifest["counts"]
+    contents = (
+        f"{counts['passages']} passages, {counts['sentences']} sentences, "
+        f"{counts['abbreviations']} abbreviations, {manifest['dense']['kind']} dense index, "
+        f"model {manifest['model']['name']}"
+    )
+    where = settings.index_dir / "current"
+    if up_to_date:
+        # The manifest's embedding counts are those of the build that made it, not work done now.
+        click.echo(f"index up to date at {where}: {contents} (built {manifest['built_at']})")
+        return
     embedding = manifest.get("embedding") or {}
     embedded = sum(c["embedded"] for c in embedding.get("counts", {}).values())
     texts = sum(c["texts"] for c in embedding.get("counts", {}).values())
     click.echo(
-        f"index ready at {settings.index_dir / 'current'}: {counts['passages']} passages, "
-        f"{counts['sentences']} sentences, {counts['abbreviations']} abbreviations, "
-        f"{manifest['dense']['kind']} dense index, model {manifest['model']['name']} "
+        f"index ready at {where}: {contents} "
         f"({embedding.get('backend', 'torch')}; {embedded} of {texts} texts embedded, the rest cached) "
         f"(built {manifest['built_at']})"
     )

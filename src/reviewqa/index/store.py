@@ -170,8 +170,10 @@ def build_index(
     derived_writers: DerivedWriters | None = None,
     progress: BuildProgress | None = None,
     ingest_corpus: Callable[[Settings], object] | None = None,
+    on_up_to_date: Callable[[], object] | None = None,
 ) -> dict[str, Any]:
-    """Build ``index/current`` unless it is up to date (then a no-op returning its manifest).
+    """Build ``index/current`` unless it is up to date (then a no-op returning its manifest, after calling
+    ``on_up_to_date()`` when given: the manifest alone does not say whether this call built it).
 
     Ingests the corpus first when its passages are missing or older than the corpus (with
     ``ingest_corpus(settings)`` when given: the command line's, which prints what it read).
@@ -197,6 +199,8 @@ def build_index(
                 stale = _stale_derived(manifest, derived_writers or {})
                 if not stale:
                     log.info("index is up to date")
+                    if on_up_to_date is not None:
+                        on_up_to_date()
                     return manifest
                 # The vectors come from the cache: this rebuild costs the derived artefacts, not embedding.
                 log.info("the index's %s are missing or of another version: rebuilding", ", ".join(stale))
