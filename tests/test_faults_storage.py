@@ -6,22 +6,27 @@ other; a failed write is one line naming the path and the cause, and leaves what
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
+import sqlite3
 import stat
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from fault_support import REVIEWQA, CrashAfter, cli_env, copy_project, small_project
 
 from reviewqa.corpus import ingest, ingested_fingerprint, load_clean_text, load_documents, load_passages
 from reviewqa.corpus.ingest import ARTIFACTS, INGESTED_FOLDER
+from reviewqa.fileio import NEARLY_FULL_BYTES, storage_error
 from reviewqa.index import build_index, load_index, store
+from reviewqa.index.vector_cache import _as_os_errors
 from reviewqa.settings import Settings
 
 pytestmark = pytest.mark.slow
@@ -281,6 +286,21 @@ def test_a_read_only_index_folder_is_one_line(built: Settings, tmp_path: Path) -
         subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
         assert_one_line_error(run_cli(project, "index", "--force"), str(disk), "read-only file system")
         assert load_index(project).passages
+
+
+@pytest.mark.parametrize("free", [NEARLY_FULL_BYTES - 4096, NEARLY_FULL_BYTES], ids=["nearly-full", "enough"])
+def test_a_write_failing_without_a_cause_is_a_full_disk_by_one_threshold(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, free: int
+) -> None:
+    """numpy's tofile and SQLite's "disk I/O error" do not say the disk is full: the free space does, with
+    the same threshold for the index's files and the vector cache."""
+    monkeypatch.setattr(os, "statvfs", lambda path: SimpleNamespace(f_bavail=free // 4096, f_frsize=4096))
+    full = free < NEARLY_FULL_BYTES
+    error = storage_error(OSError("4096 requested and 0 written"), tmp_path / "passages.faiss", "unchanged")
+    assert ("no space left on the device" in str(error)) == full, error
+    with pytest.raises(OSError) as raised, _as_os_errors(tmp_path / "embed-cache" / "vectors.sqlite"):
+        raise sqlite3.OperationalError("disk I/O error")
+    assert raised.value.errno == (errno.ENOSPC if full else errno.EIO)
 
 
 # ---------------------------------------------------------------- file modes

@@ -179,14 +179,21 @@ def storage_error(exc: OSError, path: Path, what: str) -> StorageError:
     return StorageError(f"cannot write {where}: {cause}; {what}")
 
 
+# Less free space than this after a failed write means the disk filled up: some writers do not say so
+# (numpy's tofile, faiss's fwrite, SQLite's "disk I/O error"). 1 MiB, not less, because a failed SQLite
+# transaction (a chunk of 256 vectors, ~0.4 MB) may be rolled back before the check.
+NEARLY_FULL_BYTES = 1 << 20
+
+
 def no_space_left(path: Path) -> bool:
-    """Whether the file system holding ``path`` (or its nearest existing parent) is (almost) full."""
+    """Whether the file system holding ``path`` (or its nearest existing parent) is (almost) full: less than
+    ``NEARLY_FULL_BYTES`` free for an unprivileged writer."""
     for candidate in (path, *path.parents):
         try:
             stats = os.statvfs(candidate)
         except OSError:
             continue
-        return stats.f_bavail * stats.f_frsize < 64 * 1024
+        return stats.f_bavail * stats.f_frsize < NEARLY_FULL_BYTES
     return False
 
 

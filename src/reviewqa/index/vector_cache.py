@@ -19,13 +19,14 @@ import errno
 import hashlib
 import logging
 import os
-import shutil
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
+
+from reviewqa.fileio import no_space_left
 
 log = logging.getLogger(__name__)
 
@@ -59,16 +60,9 @@ def _as_os_errors(path: Path) -> Iterator[None]:
     except sqlite3.OperationalError as exc:
         message = str(exc)
         code = errno.EROFS if "readonly" in message else errno.EIO
-        if "full" in message or _nearly_full(path.parent):  # SQLite may say "disk I/O error" instead
+        if "full" in message or no_space_left(path.parent):  # SQLite may say "disk I/O error" instead
             code = errno.ENOSPC
         raise OSError(code, f"{os.strerror(code)} (vector cache: {message})", str(path)) from exc
-
-
-def _nearly_full(folder: Path) -> bool:
-    try:
-        return shutil.disk_usage(folder).free < 1 << 20
-    except OSError:
-        return False
 
 
 def text_key(space: str, text: str) -> bytes:
