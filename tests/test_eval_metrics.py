@@ -130,3 +130,27 @@ def test_percentile() -> None:
     assert m.percentile([4.0, 1.0, 3.0, 2.0], 50) == pytest.approx(2.5)
     assert m.percentile([1.0, 2.0, 3.0, 4.0, 5.0], 95) == pytest.approx(4.8)
     assert m.percentile([], 50) is None
+
+
+def test_calibration_summary_worked_example() -> None:
+    summary = m.calibration_summary([0.95, 0.95, 0.5, 0.2], [True, False, True, False])
+    assert set(summary) == {"answers", "right", "ece", "reliability", "wrong_above_0.9"}
+    assert summary["answers"] == 4 and summary["right"] == 0.5 and summary["wrong_above_0.9"] == 1
+    # Bins 0.2-0.3 (one wrong at 0.2), 0.5-0.6 (one right at 0.5), 0.9-1.0 (two at 0.95, half right).
+    assert [row["answers"] for row in summary["reliability"] if row["answers"]] == [1, 1, 2]
+    assert summary["ece"] == pytest.approx(1 / 4 * 0.2 + 1 / 4 * 0.5 + 2 / 4 * 0.45)
+    assert m.calibration_summary([], [])["ece"] is None
+
+
+def test_covidqa_calibration_is_the_eval_summary_over_the_answers_given() -> None:
+    from reviewqa.eval.covidqa import calibration
+
+    rows = [
+        {"abstained": False, "confidence": 0.95, "contains": True},
+        {"abstained": False, "confidence": 0.92, "contains": False},
+        {"abstained": True, "confidence": 0.1, "contains": False},
+    ]
+    report = calibration(rows, "dev")
+    assert report.pop("how").endswith("split dev held out")
+    assert report == m.calibration_summary([0.95, 0.92], [True, False])
+    assert report["answers"] == 2 and report["wrong_above_0.9"] == 1

@@ -253,20 +253,9 @@ def run_covidqa(
             rows.append(row)
         per_question[name] = rows
         results[name] = summarise(rows)
-    answered = [r for r in per_question["reviewqa"] if not r["abstained"]]
-    confidence = [r["confidence"] for r in answered]
-    right = [r["contains"] for r in answered]
-    calibration = {
-        "how": "confidence model fitted on COVID-QA train and the review's dev split; "
-        + f"split {split} held out",
-        "answers": len(answered),
-        "ece": m.expected_calibration_error(confidence, right),
-        "wrong_above_0.9": sum(c > 0.9 and not r for c, r in zip(confidence, right, strict=True)),
-        "reliability": m.reliability(confidence, right),
-    }
     return {
         "benchmark": "COVID-QA",
-        "calibration": calibration,
+        "calibration": calibration(per_question["reviewqa"], split),
         "split": split,
         "questions": len(questions),
         "articles_indexed": len({p.document for p in index.passages}),
@@ -274,6 +263,17 @@ def run_covidqa(
         "load_average": [round(x, 2) for x in load_before],
         "results": results,
         "per_question": per_question,
+    }
+
+
+def calibration(rows: Sequence[dict[str, Any]], split: str) -> dict[str, Any]:
+    """The calibration of reviewqa's answers (rows of ``score``; abstentions show no answer), right meaning
+    the answer contains the gold span."""
+    answered = [r for r in rows if not r["abstained"]]
+    return {
+        "how": "confidence model fitted on COVID-QA train and the review's dev split; "
+        + f"split {split} held out",
+        **m.calibration_summary([r["confidence"] for r in answered], [r["contains"] for r in answered]),
     }
 
 

@@ -11,6 +11,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 _TYPOGRAPHIC = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "–": "-", "—": "-", "\u00a0": " "})
 _TOKEN_RE = re.compile(r"[a-z0-9]+(?:[.\-/+][a-z0-9]+)*%?")
@@ -373,3 +374,16 @@ def expected_calibration_error(
         for row in reliability(confidence, right, bins)
         if row["answers"]
     )
+
+
+def calibration_summary(confidence: Sequence[float], right: Sequence[bool]) -> dict[str, Any]:
+    """The calibration of answers given, as `reviewqa eval` and `reviewqa bench covidqa` report it: how many,
+    the share right, the expected calibration error, the reliability table and how many answers above 0.9
+    are wrong."""
+    return {
+        "answers": len(confidence),
+        "right": mean(float(ok) for ok in right),
+        "ece": expected_calibration_error(confidence, right),
+        "reliability": reliability(confidence, right),
+        "wrong_above_0.9": sum(c > 0.9 and not ok for c, ok in zip(confidence, right, strict=True)),
+    }

@@ -331,13 +331,7 @@ def calibration(results: Sequence[QuestionResult]) -> dict[str, Any]:
     answered = [r for r in results if not r.abstained]
     confidence = [r.confidence for r in answered]
     right = [m.answer_right(r.answer, r.reference, r.evidence, r.answerable) for r in answered]
-    return {
-        "answers": len(answered),
-        "right": m.mean(float(x) for x in right),
-        "ece": m.expected_calibration_error(confidence, right),
-        "reliability": m.reliability(confidence, right),
-        "wrong_above_0.9": sum(c > 0.9 and not ok for c, ok in zip(confidence, right, strict=True)),
-    }
+    return m.calibration_summary(confidence, right)
 
 
 def hit_curve(answerable: Sequence[QuestionResult]) -> list[float | None]:
