@@ -24,7 +24,7 @@ from fault_support import REVIEWQA, CrashAfter, cli_env, copy_project, small_pro
 
 from reviewqa.corpus import ingest, ingested_fingerprint, load_clean_text, load_documents, load_passages
 from reviewqa.corpus.ingest import ARTIFACTS, INGESTED_FOLDER
-from reviewqa.fileio import NEARLY_FULL_BYTES, storage_error
+from reviewqa.fileio import NEARLY_FULL_BYTES, StorageError, storage_error
 from reviewqa.index import build_index, load_index, store
 from reviewqa.index.vector_cache import _as_os_errors
 from reviewqa.settings import Settings
@@ -301,6 +301,34 @@ def test_a_write_failing_without_a_cause_is_a_full_disk_by_one_threshold(
     with pytest.raises(OSError) as raised, _as_os_errors(tmp_path / "embed-cache" / "vectors.sqlite"):
         raise sqlite3.OperationalError("disk I/O error")
     assert raised.value.errno == (errno.ENOSPC if full else errno.EIO)
+
+
+def test_a_full_disk_is_told_apart_before_the_half_written_build_is_removed(
+    built: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Removing a half-written build frees the space that ran out: checked afterwards, a full disk looked
+    like any faiss failure and its RuntimeError reached the user."""
+    project = copy_project(built, tmp_path / "project")
+    half_written: list[Path] = []
+
+    def write_until_full(directory: Path, *args: object, **kwargs: object) -> None:
+        half_written.append(directory)
+        (directory / "passages.faiss").write_bytes(b"\0" * 4096)
+        raise RuntimeError("fwrite(...) failed")  # how faiss says a write failed
+
+    real_statvfs = os.statvfs
+
+    def statvfs(path: object) -> SimpleNamespace:  # full while the half-written build is there
+        stats = real_statvfs(path)
+        full = any(folder.exists() for folder in half_written)
+        return SimpleNamespace(f_bavail=0 if full else stats.f_bavail, f_frsize=stats.f_frsize)
+
+    monkeypatch.setattr(store, "write_index", write_until_full)
+    monkeypatch.setattr(os, "statvfs", statvfs)
+    with pytest.raises(StorageError, match="no space left"):
+        build_index(project, force=True)
+    assert half_written and not half_written[0].exists()
+    assert leftovers(project.index_dir) == []
 
 
 # ---------------------------------------------------------------- file modes

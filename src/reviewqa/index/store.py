@@ -11,6 +11,7 @@ its size and sha256, so a truncated or altered file is detected on load instead 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import os
@@ -277,14 +278,17 @@ def build_from_passages(
         # The build current named before stays (readers fall back to it, and a service keeps serving it
         # while it loads the new one); older builds go.
         swap_in_version(staging, settings.index_dir / CURRENT)
+    # A full disk is told apart before the half-written build is removed: removing it frees the space.
     except OSError as exc:
+        error = storage_error(exc, staging, UNCHANGED)
         shutil.rmtree(staging, ignore_errors=True)
-        raise storage_error(exc, staging, UNCHANGED) from exc
+        raise error from exc
     except RuntimeError as exc:
-        shutil.rmtree(staging, ignore_errors=True)
         # faiss reports a failed write as RuntimeError ("fwrite ... failed"); a full disk is the usual cause.
-        if no_space_left(settings.index_dir):
-            raise storage_error(OSError(None, str(exc)), staging, UNCHANGED) from exc
+        full = no_space_left(staging)
+        shutil.rmtree(staging, ignore_errors=True)
+        if full:
+            raise storage_error(OSError(errno.ENOSPC, str(exc)), staging, UNCHANGED) from exc
         raise
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
